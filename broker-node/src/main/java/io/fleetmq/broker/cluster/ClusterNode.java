@@ -1,0 +1,121 @@
+package io.fleetmq.broker.cluster;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.flakeidgen.FlakeIdGenerator;
+import io.fleetmq.broker.config.BrokerConfig;
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.routing.RouteTable;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.spi.cluster.NodeInfo;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * This node's membership of the cluster: the clustered Vert.x instance on its Hazelcast member,
+ * and the Hazelcast-backed stores the rest of the broker sees only through their interfaces.
+ */
+public final class ClusterNode {
+
+  private final Vertx vertx;
+  private final HazelcastClusterManager manager;
+  private final HazelcastInstance hz;
+  private final String nodeId;
+  private final ClusterTransport transport;
+  private final HazelcastSessionStore sessions;
+  private final HazelcastRetainedStore retained;
+  private final HazelcastRouteTable routes;
+  private final FlakeIdGenerator messageIds;
+
+  private ClusterNode(Vertx vertx, HazelcastClusterManager manager, BrokerConfig cfg) {
+    this.vertx = vertx;
+    this.manager = manager;
+    this.hz = manager.getHazelcastInstance();
+    this.nodeId = manager.getNodeId();
+    this.transport = new ClusterTransport(vertx, manager, nodeId, cfg.clusterTimeoutSeconds() * 1000);
+    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId);
+    this.retained = new HazelcastRetainedStore(vertx, hz);
+    this.routes = new HazelcastRouteTable(vertx, hz, nodeId, transport::announceRoute);
+    this.messageIds = hz.getFlakeIdGenerator(Maps.MESSAGE_IDS);
+  }
+
+  /** Starts the Hazelcast member and the clustered Vert.x instance on it. */
+  public static Future<ClusterNode> join(BrokerConfig cfg) {
+    HazelcastClusterManager manager = new HazelcastClusterManager(HazelcastSetup.build(cfg));
+    VertxOptions options = new VertxOptions().setEventBusOptions(
+        new EventBusOptions().setHost(cfg.eventbusHost()).setPort(cfg.eventbusPort()));
+    return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
+        .compose(vertx -> {
+          ClusterTransport.registerCodecs(vertx.eventBus());
+          ClusterNode node = new ClusterNode(vertx, manager, cfg);
+          return vertx.executeBlocking(() -> {
+            node.retained.start();
+            node.routes.start();
+            return node;
+          });
+        });
+  }
+
+  /** Starts serving deliveries and route announcements from other nodes. */
+  public Future<Void> serve(Function<Message, Future<Void>> deliverLocal) {
+    BiConsumer<String, String> announced = routes::routeAnnounced;
+    return transport.start(deliverLocal, announced);
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  public HazelcastSessionStore sessionStore() {
+    return sessions;
+  }
+
+  public HazelcastRetainedStore retainedStore() {
+    return retained;
+  }
+
+  public RouteTable routeTable() {
+    return routes;
+  }
+
+  public ClusterTransport transport() {
+    return transport;
+  }
+
+  /** A cluster-unique message id; local to this member except when a new block is needed. */
+  public long newMessageId() {
+    return messageIds.newId();
+  }
+
+  public int memberCount() {
+    return hz.getCluster().getMembers().size();
+  }
+
+  /** "host:port" of the Hazelcast member. */
+  public String clusterAddress() {
+    var a = hz.getCluster().getLocalMember().getAddress();
+    return a.getHost() + ":" + a.getPort();
+  }
+
+  /** "host:port" of the event bus. */
+  public String eventBusAddress() {
+    NodeInfo info = manager.getNodeInfo();
+    return info.host() + ":" + info.port();
+  }
+
+  public boolean running() {
+    return hz.getLifecycleService().isRunning();
+  }
+
+  /** Leaves the cluster: unregisters this node's addresses, then closes Vert.x and Hazelcast. */
+  public Future<Void> leave() {
+    return transport.stop().eventually(() -> vertx.close());
+  }
+}

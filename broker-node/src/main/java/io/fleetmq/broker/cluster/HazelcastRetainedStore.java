@@ -1,0 +1,111 @@
+package io.fleetmq.broker.cluster;
+
+import com.hazelcast.core.EntryEvent;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.listener.EntryAddedListener;
+import com.hazelcast.map.listener.EntryRemovedListener;
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.Topics;
+import io.fleetmq.broker.retained.RetainedStore;
+import io.fleetmq.broker.routing.TopicTrie;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Retained messages in {@code broker.retained}, one entry per topic, written through an entry
+ * processor on the topic's key. Each node keeps a trie of the retained topic names (keys only,
+ * kept current by an entry listener), so a wildcard SUBSCRIBE reads only the matching entries
+ * instead of scanning the map.
+ */
+public final class HazelcastRetainedStore implements RetainedStore {
+
+  private final Vertx vertx;
+  private final IMap<String, Message> map;
+  private final TopicTrie<String, Boolean> index = new TopicTrie<>();
+
+  public HazelcastRetainedStore(Vertx vertx, HazelcastInstance hz) {
+    this.vertx = vertx;
+    this.map = hz.getMap(Maps.RETAINED);
+  }
+
+  /** Registers the index listener, then loads the topics already retained. Blocking: call at startup. */
+  void start() {
+    map.addEntryListener(new IndexListener(), false);
+    for (String topic : map.keySet()) {
+      index.put(topic, topic, Boolean.TRUE);
+    }
+  }
+
+  private final class IndexListener implements EntryAddedListener<String, Message>,
+      EntryRemovedListener<String, Message> {
+    @Override
+    public void entryAdded(EntryEvent<String, Message> event) {
+      index.put(event.getKey(), event.getKey(), Boolean.TRUE);
+    }
+
+    @Override
+    public void entryRemoved(EntryEvent<String, Message> event) {
+      index.remove(event.getKey(), event.getKey());
+    }
+  }
+
+  @Override
+  public Future<Void> put(Message message) {
+    boolean delete = message.payload().length == 0; // [MQTT-3.3.1-10/11]: deleted, never stored
+    String topic = message.topic();
+    return Future.fromCompletionStage(
+            map.submitToKey(topic, new Processors.SetRetained(delete ? null : message)),
+            vertx.getOrCreateContext())
+        .onSuccess(v -> {
+          // this node's index is current before the publisher is acknowledged
+          if (delete) {
+            index.remove(topic, topic);
+          } else {
+            index.put(topic, topic, Boolean.TRUE);
+          }
+        })
+        .mapEmpty();
+  }
+
+  @Override
+  public Future<List<Message>> match(String filter) {
+    if (!Topics.hasWildcard(filter)) {
+      return Future.fromCompletionStage(map.getAsync(filter), vertx.getOrCreateContext())
+          .map(m -> m == null ? List.of() : List.of(m));
+    }
+    List<String> topics = new ArrayList<>();
+    index.matchFilter(filter, (topic, present) -> topics.add(topic));
+    if (topics.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    List<Future<Message>> reads = new ArrayList<>(topics.size());
+    for (String topic : topics) {
+      reads.add(Future.fromCompletionStage(map.getAsync(topic), vertx.getOrCreateContext()));
+    }
+    return Future.all(reads).map(all -> {
+      List<Message> found = new ArrayList<>(topics.size());
+      for (int i = 0; i < topics.size(); i++) {
+        Message m = all.resultAt(i);
+        if (m != null) {
+          found.add(m);
+        }
+      }
+      return found;
+    });
+  }
+
+  /** Number of retained topics known to this node's index. */
+  public int indexedTopics() {
+    int[] n = {0};
+    index.matchFilter("#", (t, p) -> n[0]++);
+    return n[0];
+  }
+
+  Map<String, Message> snapshot() {
+    return Map.copyOf(map);
+  }
+}

@@ -1,0 +1,90 @@
+package io.fleetmq.broker.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.FileSystemYamlConfig;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.PartitioningStrategyConfig;
+import com.hazelcast.config.ClasspathYamlConfig;
+import com.hazelcast.partition.strategy.StringPartitioningStrategy;
+import io.fleetmq.broker.config.BrokerConfig;
+import io.fleetmq.broker.config.ConfigException;
+import java.io.FileNotFoundException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/**
+ * Builds the Hazelcast member configuration: the packaged {@code fleetmq-hazelcast.yaml} (or the
+ * file given as {@code hazelcast-config}), then the network options of the broker configuration,
+ * the broker's serializers and what the broker relies on (no eviction, string partitioning of the
+ * per-session maps).
+ */
+public final class HazelcastSetup {
+
+  static final String PACKAGED = "fleetmq-hazelcast.yaml";
+
+  private HazelcastSetup() {
+  }
+
+  public static Config build(BrokerConfig cfg) {
+    Config config;
+    if (cfg.hazelcastConfig().isEmpty()) {
+      config = new ClasspathYamlConfig(PACKAGED);
+    } else {
+      try {
+        config = new FileSystemYamlConfig(cfg.hazelcastConfig());
+      } catch (FileNotFoundException | RuntimeException e) {
+        throw new ConfigException("invalid hazelcast-config " + cfg.hazelcastConfig() + ": " + e.getMessage());
+      }
+    }
+    // the broker stops Hazelcast itself, after its clients are closed
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    config.setProperty("hazelcast.logging.type", "log4j2");
+
+    NetworkConfig net = config.getNetworkConfig();
+    net.setPort(cfg.clusterPort()).setPortAutoIncrement(false);
+    String ip = resolve(cfg.clusterHost(), "cluster-host");
+    if (!ip.equals("0.0.0.0")) {
+      net.getInterfaces().setEnabled(true).clear().addInterface(ip);
+      net.setPublicAddress(ip + ":" + cfg.clusterPort());
+    }
+    JoinConfig join = net.getJoin();
+    if (join.getKubernetesConfig().isEnabled()) {
+      join.getTcpIpConfig().setEnabled(false);
+    } else {
+      join.getMulticastConfig().setEnabled(false);
+      join.getAutoDetectionConfig().setEnabled(false);
+      join.getTcpIpConfig().setEnabled(true).setMembers(cfg.clusterMembers());
+    }
+
+    for (String name : new String[] {Maps.QUEUE, Maps.INBOUND}) {
+      MapConfig map = config.getMapConfig(name);
+      map.setPartitioningStrategyConfig(
+          new PartitioningStrategyConfig(StringPartitioningStrategy.class.getName()));
+    }
+    for (String name : new String[] {Maps.SESSIONS, Maps.QUEUE, Maps.INBOUND, Maps.RETAINED, Maps.ROUTES}) {
+      MapConfig map = config.getMapConfig(name);
+      if (map.getEvictionConfig().getEvictionPolicy() != com.hazelcast.config.EvictionPolicy.NONE) {
+        throw new ConfigException("hazelcast-config: map " + name + " must not evict (the broker bounds memory itself)");
+      }
+      if (map.getBackupCount() == 0 && map.getAsyncBackupCount() > 0) {
+        throw new ConfigException("hazelcast-config: map " + name + " needs synchronous backups (backup-count)");
+      }
+      map.setInMemoryFormat(InMemoryFormat.BINARY);
+    }
+    CompactSerializers.register(config.getSerializationConfig());
+    config.getSerializationConfig().addDataSerializableFactory(Processors.FACTORY_ID, Processors.factory());
+    return config;
+  }
+
+  static String resolve(String host, String option) {
+    try {
+      return InetAddress.getByName(host).getHostAddress();
+    } catch (UnknownHostException e) {
+      throw new ConfigException("invalid value '" + host + "' for " + option + ": unknown host");
+    }
+  }
+}

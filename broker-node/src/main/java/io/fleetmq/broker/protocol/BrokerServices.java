@@ -1,0 +1,28 @@
+package io.fleetmq.broker.protocol;
+
+import io.fleetmq.broker.config.BrokerConfig;
+import io.fleetmq.broker.routing.Router;
+import io.fleetmq.broker.session.SessionRegistry;
+import io.fleetmq.broker.session.SessionStore;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+
+/** What every connection of this node shares. */
+public record BrokerServices(
+    BrokerConfig config,
+    Router router,
+    SessionRegistry registry,
+    SessionStore store,
+    LongSupplier messageIds,
+    Set<String> forbiddenFilters,
+    AtomicInteger connections,
+    LongAdder dropped) {
+
+  public BrokerServices(BrokerConfig config, Router router, SessionRegistry registry, SessionStore store,
+                        LongSupplier messageIds) {
+    this(config, router, registry, store, messageIds, Set.copyOf(config.forbiddenFilters()),
+        new AtomicInteger(), new LongAdder());
+  }
+}

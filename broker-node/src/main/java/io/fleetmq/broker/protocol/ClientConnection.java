@@ -1,0 +1,394 @@
+package io.fleetmq.broker.protocol;
+
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.message.Topics;
+import io.fleetmq.broker.session.Outlet;
+import io.fleetmq.broker.session.Session;
+import io.fleetmq.broker.session.SessionStore;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.mqtt.MqttEndpoint;
+import io.vertx.mqtt.MqttTopicSubscription;
+import io.vertx.mqtt.MqttWill;
+import io.vertx.mqtt.messages.MqttPublishMessage;
+import io.vertx.mqtt.messages.MqttSubscribeMessage;
+import io.vertx.mqtt.messages.MqttUnsubscribeMessage;
+import io.vertx.mqtt.messages.codes.MqttSubAckReasonCode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: the MQTT 3.1/3.1.1 protocol rules of CONNECT, PUBLISH, SUBSCRIBE,
+ * UNSUBSCRIBE and the acknowledgements, on top of a vertx-mqtt endpoint. Runs on the endpoint's
+ * event loop; the session it serves may outlive it.
+ */
+final class ClientConnection implements Outlet {
+
+  private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
+  static final int MQTT_3_1 = 3;
+  static final int MQTT_3_1_1 = 4;
+  /** QoS 0 writes not yet flushed to the socket beyond which QoS 0 messages are dropped. */
+  private static final int MAX_UNFLUSHED_QOS0 = 1024;
+
+  private final MqttEndpoint endpoint;
+  private final BrokerServices services;
+  private final String clientId;
+  private final boolean durable;
+  private final OrderedAcks acks;
+  private final AtomicInteger unflushed = new AtomicInteger();
+  private Session session;
+  private volatile boolean closed;
+  private boolean disconnectReceived;
+  private boolean counted;
+
+  private ClientConnection(MqttEndpoint endpoint, BrokerServices services) {
+    this.endpoint = endpoint;
+    this.services = services;
+    this.clientId = endpoint.clientIdentifier();
+    this.durable = !endpoint.isCleanSession();
+    this.acks = new OrderedAcks(e -> closeWithError("routing failed: " + e));
+  }
+
+  /** Handles a CONNECT that vertx-mqtt has decoded. */
+  static void connect(MqttEndpoint endpoint, BrokerServices services) {
+    String refused = refusal(endpoint, services);
+    if (refused != null) {
+      return;
+    }
+    new ClientConnection(endpoint, services).establish();
+  }
+
+  /** Checks the CONNECT; when refused, sends the CONNACK code and returns the reason. */
+  private static String refusal(MqttEndpoint endpoint, BrokerServices services) {
+    String id = endpoint.clientIdentifier();
+    int version = endpoint.protocolVersion();
+    MqttConnectReturnCode code = null;
+    String reason = null;
+    if (version != MQTT_3_1 && version != MQTT_3_1_1) {
+      code = MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION;
+      reason = "protocol level " + version + " not supported (MQTT 3.1 and 3.1.1 are)";
+    } else if (version == MQTT_3_1 && (id.isEmpty() || id.length() > 23)) {
+      code = MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED; // MQTT 3.1: 1-23 characters
+      reason = "MQTT 3.1 client id must have 1 to 23 characters";
+    } else if (id.length() > services.config().maxClientIdLength()) {
+      code = MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
+      reason = "client id longer than max-client-id-length " + services.config().maxClientIdLength();
+    } else if (services.connections().get() >= services.config().maxConnections()) {
+      code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+      reason = "max-connections " + services.config().maxConnections() + " reached";
+    }
+    MqttWill will = endpoint.will();
+    if (code == null && will != null && will.isWillFlag()) {
+      String bad = Topics.invalidTopicName(will.getWillTopic());
+      if (bad != null) {
+        log.warn("client={} remote={} event=connect.refused reason=\"invalid will topic: {}\"", id,
+            endpoint.remoteAddress(), bad);
+        endpoint.close(); // [MQTT-3.1.2-?] a malformed will is a protocol violation
+        return bad;
+      }
+    }
+    if (code == null) {
+      return null;
+    }
+    if (version == 5 && code == MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION) {
+      // vertx-mqtt encodes the CONNACK of an MQTT 5 CONNECT in MQTT 5 form
+      endpoint.reject(code);
+    } else if (version == 5) {
+      endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_UNSPECIFIED_ERROR);
+    } else {
+      endpoint.reject(code);
+    }
+    log.warn("client={} remote={} event=connect.refused code={} reason=\"{}\"", id, endpoint.remoteAddress(),
+        code.byteValue(), reason);
+    return reason;
+  }
+
+  private void establish() {
+    services.connections().incrementAndGet();
+    counted = true;
+    endpoint.publishAutoAck(false);
+    endpoint.subscriptionAutoAck(false);
+    endpoint.closeHandler(v -> onClose());
+    endpoint.exceptionHandler(e -> log.warn("client={} event=connection.error reason=\"{}\"", clientId, e.toString()));
+    endpoint.disconnectHandler(v -> disconnectReceived = true);
+    endpoint.publishHandler(this::onPublish);
+    endpoint.publishReleaseHandler(this::onPubrel);
+    endpoint.publishAcknowledgeHandler(id -> session().onPuback(id));
+    endpoint.publishReceivedHandler(id -> session().onPubrec(id));
+    endpoint.publishCompletionHandler(id -> session().onPubcomp(id));
+    endpoint.subscribeHandler(this::onSubscribe);
+    endpoint.unsubscribeHandler(this::onUnsubscribe);
+
+    // [MQTT-3.1.4-2] one connection per client id: the older one is closed (its will fires)
+    Session old = services.registry().get(clientId);
+    if (old != null && old.outlet() instanceof ClientConnection previous && previous != this) {
+      log.info("client={} event=takeover remote={}", clientId, endpoint.remoteAddress());
+      old.detach(previous);
+      previous.endpoint.close();
+    }
+    SessionStore store = services.store();
+    store.claim(clientId, durable).compose(claim -> {
+      if (closed) {
+        return Future.succeededFuture();
+      }
+      Session current = services.registry().get(clientId);
+      boolean present = false;
+      List<Future<Void>> cleanup = new ArrayList<>();
+      if (durable && current != null && current.durable() && !current.discarded()) {
+        session = current; // resume [MQTT-3.1.2-4]
+        present = true;
+      } else {
+        if (current != null) {
+          cleanup.add(discard(current));
+        } else if (claim.previous() != null) {
+          cleanup.add(store.clearMessages(clientId));
+        }
+        session = new Session(clientId, durable, store, services.config().maxInflight(),
+            services.config().maxQueuedMessages(), services.dropped());
+        services.registry().put(session);
+      }
+      session.epoch(claim.epoch());
+      boolean sessionPresent = present && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
+      return Future.all(cleanup).map(v -> sessionPresent);
+    }).onSuccess(sessionPresent -> {
+      if (closed || session == null) {
+        return;
+      }
+      endpoint.accept(sessionPresent);
+      session.attach(this);
+      log.debug("client={} event=connected durable={} present={} remote={}", clientId, durable, sessionPresent,
+          endpoint.remoteAddress());
+    }).onFailure(e -> {
+      log.error("client={} event=connect.failed reason=\"{}\"", clientId, e.toString());
+      if (!closed) {
+        endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+      }
+    });
+  }
+
+  /** Ends a session for good: subscriptions, routes and stored messages. */
+  private Future<Void> discard(Session old) {
+    old.discard();
+    services.registry().remove(old);
+    Future<Void> unsubscribed = services.router().unsubscribeAll(old);
+    return old.durable() ? unsubscribed.compose(v -> services.store().clearMessages(old.clientId())) : unsubscribed;
+  }
+
+  private Session session() {
+    if (session == null) {
+      throw new IllegalStateException("no session yet");
+    }
+    return session;
+  }
+
+  private void onPublish(MqttPublishMessage msg) {
+    String topic = msg.topicName();
+    String bad = Topics.invalidTopicName(topic);
+    if (bad != null) {
+      closeWithError("invalid PUBLISH topic: " + bad); // [MQTT-3.3.2-2], [MQTT-4.7.3-1]
+      return;
+    }
+    QoS qos = QoS.of(msg.qosLevel().value());
+    int packetId = msg.messageId();
+    if (qos != QoS.AT_MOST_ONCE && packetId == 0) {
+      closeWithError("PUBLISH with QoS > 0 and packet id 0"); // [MQTT-2.3.1-1]
+      return;
+    }
+    if (session == null) {
+      closeWithError("PUBLISH before the session was ready");
+      return;
+    }
+    long id = qos == QoS.AT_MOST_ONCE ? 0 : services.messageIds().getAsLong();
+    Message message = new Message(id, topic, msg.payload().getBytes(), qos, msg.isRetain(), clientId);
+    switch (qos) {
+      case AT_MOST_ONCE -> services.router().publish(message)
+          .onFailure(e -> log.warn("client={} event=publish.failed topic={} reason=\"{}\"", clientId, topic, e.toString()));
+      case AT_LEAST_ONCE -> acks.add(services.router().publish(message), () -> endpoint.publishAcknowledge(packetId));
+      case EXACTLY_ONCE -> {
+        if (!session.inboundQos2().add(packetId)) {
+          // a re-sent PUBLISH whose PUBREL has not come yet: acknowledge, do not route again [MQTT-4.3.3-2]
+          acks.add(Future.succeededFuture(), () -> endpoint.publishReceived(packetId));
+          return;
+        }
+        Future<Void> routed = services.router().publish(message);
+        if (durable) {
+          routed = routed.compose(v -> services.store().addInbound(clientId, packetId));
+        }
+        acks.add(routed.onFailure(e -> session.inboundQos2().remove(packetId)),
+            () -> endpoint.publishReceived(packetId));
+      }
+    }
+  }
+
+  private void onPubrel(int packetId) {
+    Session s = session();
+    s.inboundQos2().remove(packetId);
+    Future<Void> released = durable ? services.store().removeInbound(clientId, packetId) : Future.succeededFuture();
+    acks.add(released, () -> endpoint.publishComplete(packetId));
+  }
+
+  private void onSubscribe(MqttSubscribeMessage msg) {
+    for (MqttTopicSubscription sub : msg.topicSubscriptions()) {
+      String bad = Topics.invalidTopicFilter(sub.topicName());
+      if (bad != null) {
+        closeWithError("invalid SUBSCRIBE filter '" + sub.topicName() + "': " + bad); // [MQTT-4.7.1-2]
+        return;
+      }
+    }
+    Session s = session();
+    List<MqttSubAckReasonCode> codes = new ArrayList<>();
+    List<Future<Void>> routed = new ArrayList<>();
+    List<MqttTopicSubscription> granted = new ArrayList<>();
+    for (MqttTopicSubscription sub : msg.topicSubscriptions()) {
+      String filter = sub.topicName();
+      if (services.forbiddenFilters().contains(filter)) {
+        log.info("client={} event=subscribe.refused filter={} reason=forbidden-filters", clientId, filter);
+        codes.add(MqttSubAckReasonCode.UNSPECIFIED_ERROR); // 0x80 in MQTT 3.1.1
+        continue;
+      }
+      QoS qos = QoS.of(Math.min(2, sub.qualityOfService().value()));
+      routed.add(services.router().subscribe(s, filter, qos));
+      codes.add(MqttSubAckReasonCode.qosGranted(MqttQoS.valueOf(qos.value())));
+      granted.add(sub);
+    }
+    Future<Void> done = Future.all(routed).mapEmpty();
+    if (durable && !granted.isEmpty()) {
+      done = done.compose(v -> services.store().saveSubscriptions(clientId, s.epoch(), s.subscriptions()));
+    }
+    // SUBACK only once every node routes the filters (and a durable session stored them)
+    acks.add(done, () -> {
+      endpoint.subscribeAcknowledge(msg.messageId(), codes, io.netty.handler.codec.mqtt.MqttProperties.NO_PROPERTIES);
+      for (MqttTopicSubscription sub : granted) {
+        sendRetained(s, sub.topicName(), QoS.of(Math.min(2, sub.qualityOfService().value())));
+      }
+    });
+  }
+
+  /** [MQTT-3.3.1-6] retained messages matching a new subscription, sent with the retain flag set. */
+  private void sendRetained(Session s, String filter, QoS granted) {
+    services.router().retainedFor(filter).onSuccess(messages -> {
+      for (Message m : messages) {
+        s.deliver(m.withRetain(true), QoS.min(m.qos(), granted));
+      }
+    }).onFailure(e -> log.warn("client={} event=retained.failed filter={} reason=\"{}\"", clientId, filter, e.toString()));
+  }
+
+  private void onUnsubscribe(MqttUnsubscribeMessage msg) {
+    for (String filter : msg.topics()) {
+      String bad = Topics.invalidTopicFilter(filter);
+      if (bad != null) {
+        closeWithError("invalid UNSUBSCRIBE filter '" + filter + "': " + bad);
+        return;
+      }
+    }
+    Session s = session();
+    List<Future<Void>> done = new ArrayList<>();
+    for (String filter : msg.topics()) {
+      done.add(services.router().unsubscribe(s, filter));
+    }
+    Future<Void> all = Future.all(done).mapEmpty();
+    if (durable) {
+      all = all.compose(v -> services.store().saveSubscriptions(clientId, s.epoch(), s.subscriptions()));
+    }
+    acks.add(all, () -> endpoint.unsubscribeAcknowledge(msg.messageId()));
+  }
+
+  private void closeWithError(String reason) {
+    log.warn("client={} remote={} event=connection.closed reason=\"{}\"", clientId, remote(), reason);
+    if (!closed) {
+      endpoint.close();
+    }
+  }
+
+  private String remote() {
+    try {
+      return String.valueOf(endpoint.remoteAddress());
+    } catch (RuntimeException e) {
+      return "?";
+    }
+  }
+
+  private void onClose() {
+    closed = true;
+    if (counted) {
+      services.connections().decrementAndGet();
+    }
+    MqttWill will = endpoint.will();
+    if (!disconnectReceived && will != null && will.isWillFlag()) {
+      // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT
+      publishWill(will);
+    }
+    Session s = session;
+    if (s == null || !s.detach(this)) {
+      return; // taken over: the new connection owns the session now
+    }
+    long epoch = s.epoch();
+    if (durable) {
+      services.store().markDisconnected(clientId, epoch, System.currentTimeMillis());
+      log.debug("client={} event=disconnected durable=true", clientId);
+    } else {
+      discard(s).onComplete(ar -> services.store().release(clientId, epoch));
+      log.debug("client={} event=disconnected durable=false", clientId);
+    }
+  }
+
+  private void publishWill(MqttWill will) {
+    Buffer payload = will.getWillMessage();
+    QoS qos = QoS.of(will.getWillQos());
+    long id = qos == QoS.AT_MOST_ONCE ? 0 : services.messageIds().getAsLong();
+    Message message = new Message(id, will.getWillTopic(), payload == null ? new byte[0] : payload.getBytes(), qos,
+        will.isWillRetain(), clientId);
+    services.router().publish(message)
+        .onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, message.topic()))
+        .onFailure(e -> log.warn("client={} event=will.failed topic={} reason=\"{}\"", clientId, message.topic(),
+            e.toString()));
+  }
+
+  // Outlet: called by the session, from any thread
+
+  @Override
+  public void writePublish(String topic, byte[] payload, QoS qos, boolean dup, boolean retain, int packetId) {
+    if (closed) {
+      return;
+    }
+    try {
+      Future<Integer> written = endpoint.publish(topic, Buffer.buffer(payload), MqttQoS.valueOf(qos.value()), dup,
+          retain, packetId);
+      if (qos == QoS.AT_MOST_ONCE) {
+        unflushed.incrementAndGet();
+        written.onComplete(ar -> unflushed.decrementAndGet());
+      }
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // the connection closed meanwhile; the session keeps the message if it must
+      log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
+    }
+  }
+
+  @Override
+  public void writePubrel(int packetId) {
+    if (closed) {
+      return;
+    }
+    try {
+      endpoint.publishRelease(packetId);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
+    }
+  }
+
+  @Override
+  public boolean writable() {
+    return !closed && unflushed.get() < MAX_UNFLUSHED_QOS0;
+  }
+
+  @Override
+  public String clientId() {
+    return clientId;
+  }
+}

@@ -1,0 +1,46 @@
+package io.fleetmq.broker.protocol;
+
+import io.vertx.core.Future;
+import java.util.ArrayDeque;
+
+/**
+ * Sends acknowledgements in the order the packets arrived [MQTT-4.6.0-2], although the work
+ * behind each (routing, storing) may complete in any order.
+ */
+final class OrderedAcks {
+
+  private record Pending(Future<?> work, Runnable ack) {
+  }
+
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private final java.util.function.Consumer<Throwable> onFailure;
+  private boolean failed;
+
+  OrderedAcks(java.util.function.Consumer<Throwable> onFailure) {
+    this.onFailure = onFailure;
+  }
+
+  synchronized void add(Future<?> work, Runnable ack) {
+    queue.add(new Pending(work, ack));
+    work.onComplete(ar -> drain());
+  }
+
+  private void drain() {
+    Throwable failure = null;
+    synchronized (this) {
+      while (!failed && !queue.isEmpty() && queue.peek().work.isComplete()) {
+        Pending p = queue.poll();
+        if (p.work.failed()) {
+          failed = true; // no later acknowledgement may overtake the failed one
+          failure = p.work.cause();
+          queue.clear();
+        } else {
+          p.ack.run();
+        }
+      }
+    }
+    if (failure != null) {
+      onFailure.accept(failure);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package io.fleetmq.broker.routing;
+
+import io.vertx.core.Future;
+import java.util.function.Consumer;
+
+/**
+ * The cluster route table: which nodes have subscribers for which topic filters. Routes point to
+ * nodes, not clients, so a message crosses to each node at most once.
+ */
+public interface RouteTable {
+
+  /** Records that this node has subscribers for the filter; completes once every node routes it. */
+  Future<Void> addRoute(String filter);
+
+  /** Records that this node no longer has subscribers for the filter. */
+  Future<Void> removeRoute(String filter);
+
+  /** The nodes other than this one with a subscription matching the topic, from the local mirror. */
+  void remoteNodesFor(String topic, Consumer<String> nodeId);
+}

@@ -1,0 +1,116 @@
+package io.fleetmq.broker.routing;
+
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.retained.RetainedStore;
+import io.fleetmq.broker.session.Session;
+import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiFunction;
+
+/**
+ * The path of a PUBLISH: the retained store, this node's subscribers (local trie) and one copy to
+ * each other node that the local mirror of the route table names. Also keeps the local
+ * subscriptions and their node-level routes in step.
+ */
+public final class Router {
+
+  private final TopicTrie<Session, QoS> subscriptions = new TopicTrie<>();
+  private final RouteTable routes;
+  private final RetainedStore retained;
+  private final BiFunction<String, Message, Future<Void>> remoteDelivery;
+  private final LongAdder remoteSends = new LongAdder();
+
+  /**
+   * @param remoteDelivery sends one message to one other node and completes when that node has
+   *                       taken it (delivered or stored for every matching session there)
+   */
+  public Router(RouteTable routes, RetainedStore retained, BiFunction<String, Message, Future<Void>> remoteDelivery) {
+    this.routes = routes;
+    this.retained = retained;
+    this.remoteDelivery = remoteDelivery;
+  }
+
+  /**
+   * Routes a message published by a client (or a will). Completes when every node with a
+   * matching subscriber has taken it and the retained store holds it.
+   */
+  public Future<Void> publish(Message message) {
+    List<Future<Void>> steps = new ArrayList<>(4);
+    if (message.retain()) {
+      steps.add(retained.put(message));
+    }
+    // [MQTT-3.3.1-9] live deliveries carry the retain flag cleared
+    Message live = message.withRetain(false);
+    steps.add(deliverLocal(live));
+    routes.remoteNodesFor(message.topic(), node -> {
+      remoteSends.increment();
+      steps.add(remoteDelivery.apply(node, live));
+    });
+    return steps.size() == 1 ? steps.get(0) : Future.all(steps).mapEmpty();
+  }
+
+  /** Delivers to this node's sessions; each session gets one copy at the maximum QoS it matched. */
+  public Future<Void> deliverLocal(Message message) {
+    Map<Session, QoS> targets = new IdentityHashMap<>();
+    subscriptions.match(message.topic(), (session, qos) -> targets.merge(session, qos, QoS::max));
+    if (targets.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    if (targets.size() == 1) {
+      Map.Entry<Session, QoS> e = targets.entrySet().iterator().next();
+      return e.getKey().deliver(message, QoS.min(message.qos(), e.getValue()));
+    }
+    List<Future<Void>> taken = new ArrayList<>(targets.size());
+    targets.forEach((session, qos) -> taken.add(session.deliver(message, QoS.min(message.qos(), qos))));
+    return Future.all(taken).mapEmpty();
+  }
+
+  /**
+   * Adds (or replaces) a session's subscription; completes when every node routes the filter, so
+   * a publish anywhere after this completes reaches the session.
+   */
+  public Future<Void> subscribe(Session session, String filter, QoS qos) {
+    session.subscriptions().put(filter, qos);
+    boolean first;
+    synchronized (this) {
+      first = !subscriptions.contains(filter);
+      subscriptions.put(filter, session, qos);
+    }
+    return first ? routes.addRoute(filter) : Future.succeededFuture();
+  }
+
+  public Future<Void> unsubscribe(Session session, String filter) {
+    session.subscriptions().remove(filter);
+    boolean last;
+    synchronized (this) {
+      if (subscriptions.remove(filter, session) == null) {
+        return Future.succeededFuture();
+      }
+      last = !subscriptions.contains(filter);
+    }
+    return last ? routes.removeRoute(filter) : Future.succeededFuture();
+  }
+
+  /** Removes every subscription of a session (clean session end, session discarded). */
+  public Future<Void> unsubscribeAll(Session session) {
+    List<Future<Void>> done = new ArrayList<>();
+    for (String filter : new ArrayList<>(session.subscriptions().keySet())) {
+      done.add(unsubscribe(session, filter));
+    }
+    return Future.all(done).mapEmpty();
+  }
+
+  public Future<List<Message>> retainedFor(String filter) {
+    return retained.match(filter);
+  }
+
+  /** Messages this node sent to other nodes (one per node per publish). */
+  public long remoteSends() {
+    return remoteSends.sum();
+  }
+}

@@ -1,0 +1,48 @@
+package io.fleetmq.broker.session;
+
+import io.fleetmq.broker.message.QoS;
+import io.vertx.core.Future;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Session state shared by every node. Writes complete once the state is held with its synchronous
+ * backup, so the broker acknowledges a publisher only after that.
+ */
+public interface SessionStore {
+
+  /** The outcome of claiming a client id: the record before the claim (or null) and the new epoch. */
+  record Claim(SessionRecord previous, long epoch) {
+  }
+
+  /**
+   * Atomically claims the client id for this node with a new epoch; a durable claim keeps the
+   * stored subscriptions, a clean one drops them.
+   */
+  Future<Claim> claim(String clientId, boolean durable);
+
+  /** Replaces the stored subscriptions, unless a newer claim owns the session. */
+  Future<Void> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions);
+
+  /** Starts the expiry clock of a durable session, unless a newer claim owns it. */
+  Future<Void> markDisconnected(String clientId, long epoch, long at);
+
+  /** Deletes the session record, unless a newer claim owns it. */
+  Future<Void> release(String clientId, long epoch);
+
+  /** Deletes the session's queued messages and inbound QoS 2 state. */
+  Future<Void> clearMessages(String clientId);
+
+  /** Stores or replaces a queued message (batched with other writes of the same moment). */
+  Future<Void> save(QueuedMessage message);
+
+  /** Removes a queued message once the client acknowledged it (batched). */
+  Future<Void> remove(String clientId, long seq);
+
+  Future<List<QueuedMessage>> loadQueue(String clientId);
+
+  /** Records an inbound QoS 2 packet id, so a re-sent PUBLISH is not routed twice. */
+  Future<Void> addInbound(String clientId, int packetId);
+
+  Future<Void> removeInbound(String clientId, int packetId);
+}
