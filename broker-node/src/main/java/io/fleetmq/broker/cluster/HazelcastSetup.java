@@ -45,11 +45,12 @@ public final class HazelcastSetup {
     config.setProperty("hazelcast.logging.type", "log4j2");
 
     NetworkConfig net = config.getNetworkConfig();
-    net.setPort(cfg.clusterPort()).setPortAutoIncrement(false);
     String ip = resolve(cfg.clusterHost(), "cluster-host");
+    int port = cfg.clusterPort() == 0 ? freePort(ip) : cfg.clusterPort();
+    net.setPort(port).setPortAutoIncrement(false);
     if (!ip.equals("0.0.0.0")) {
       net.getInterfaces().setEnabled(true).clear().addInterface(ip);
-      net.setPublicAddress(ip + ":" + cfg.clusterPort());
+      net.setPublicAddress(ip + ":" + port);
     }
     JoinConfig join = net.getJoin();
     if (join.getKubernetesConfig().isEnabled()) {
@@ -78,6 +79,15 @@ public final class HazelcastSetup {
     CompactSerializers.register(config.getSerializationConfig());
     config.getSerializationConfig().addDataSerializableFactory(Processors.FACTORY_ID, Processors.factory());
     return config;
+  }
+
+  /** Hazelcast has no "any free port": probe one (port 0 in the broker's options). */
+  private static int freePort(String ip) {
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, InetAddress.getByName(ip))) {
+      return probe.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cluster-port 0: no free port on " + ip + ": " + e.getMessage());
+    }
   }
 
   static String resolve(String host, String option) {

@@ -1,0 +1,244 @@
+package io.fleetmq.broker.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.session.QueuedMessage.Phase;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.Test;
+
+/** The outbound QoS 1/2 state machines of a session, against a store whose writes the test completes. */
+class SessionTest {
+
+  /** A store whose saves complete only when the test says so; records every write in order. */
+  static final class ManualStore implements SessionStore {
+    final List<QueuedMessage> saved = new ArrayList<>();
+    final List<Promise<Void>> pendingSaves = new ArrayList<>();
+    final List<Long> removed = new ArrayList<>();
+    final List<String> log;
+
+    ManualStore(List<String> log) {
+      this.log = log;
+    }
+
+    void completeAll() {
+      List<Promise<Void>> p = new ArrayList<>(pendingSaves);
+      pendingSaves.clear();
+      p.forEach(Promise::complete);
+    }
+
+    @Override
+    public Future<Void> save(QueuedMessage m) {
+      saved.add(m);
+      log.add("save " + m.message().topic() + " id=" + m.packetId() + " " + m.phase());
+      Promise<Void> p = Promise.promise();
+      pendingSaves.add(p);
+      return p.future();
+    }
+
+    @Override
+    public Future<Void> remove(String clientId, long seq) {
+      removed.add(seq);
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Claim> claim(String clientId, boolean durable) {
+      return Future.succeededFuture(new Claim(null, 1));
+    }
+
+    @Override
+    public Future<Void> saveSubscriptions(String c, long e, Map<String, QoS> s) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> markDisconnected(String c, long e, long at) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> release(String c, long e) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> clearMessages(String c) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<List<QueuedMessage>> loadQueue(String c) {
+      return Future.succeededFuture(List.of());
+    }
+
+    @Override
+    public Future<Void> addInbound(String c, int p) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> removeInbound(String c, int p) {
+      return Future.succeededFuture();
+    }
+  }
+
+  /** Records writes as "PUBLISH topic id dup" / "PUBREL id". */
+  static final class RecordingOutlet implements Outlet {
+    final List<String> log;
+    final List<Integer> ids = new ArrayList<>();
+
+    RecordingOutlet(List<String> log) {
+      this.log = log;
+    }
+
+    @Override
+    public void writePublish(String topic, byte[] payload, QoS qos, boolean dup, boolean retain, int packetId) {
+      ids.add(packetId);
+      log.add("PUBLISH " + topic + " id=" + packetId + (dup ? " dup" : ""));
+    }
+
+    @Override
+    public void writePubrel(int packetId) {
+      log.add("PUBREL " + packetId);
+    }
+
+    @Override
+    public boolean writable() {
+      return true;
+    }
+
+    @Override
+    public String clientId() {
+      return "c";
+    }
+  }
+
+  private final List<String> log = new ArrayList<>();
+  private final ManualStore store = new ManualStore(log);
+  private final RecordingOutlet outlet = new RecordingOutlet(log);
+  private final LongAdder dropped = new LongAdder();
+
+  private static Message msg(String topic, QoS qos) {
+    return new Message(1, topic, topic.getBytes(StandardCharsets.UTF_8), qos, false, "pub");
+  }
+
+  @Test
+  void durableQos1_isStoredWithItsPacketIdBeforeThePublishIsWritten() {
+    Session s = new Session("c", true, store, 10, 100, dropped);
+    s.attach(outlet);
+    Future<Void> taken = s.deliver(msg("t/1", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    assertThat(taken.isComplete()).isFalse(); // not taken until stored
+    assertThat(log).containsExactly("save t/1 id=1 PUBLISH_SENT");
+    store.completeAll();
+    assertThat(taken.succeeded()).isTrue();
+    assertThat(log).containsExactly("save t/1 id=1 PUBLISH_SENT", "PUBLISH t/1 id=1");
+    s.onPuback(1);
+    assertThat(store.removed).containsExactly(1L);
+    assertThat(s.queuedCount()).isZero();
+  }
+
+  @Test
+  void messagesGoOutInQueueOrder_evenWhenALaterOneIsStoredFirst() {
+    Session s = new Session("c", true, store, 10, 100, dropped);
+    s.attach(outlet);
+    s.deliver(msg("t/1", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    s.deliver(msg("t/2", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    store.pendingSaves.get(1).complete();
+    assertThat(log).noneMatch(l -> l.startsWith("PUBLISH"));
+    store.pendingSaves.get(0).complete();
+    assertThat(log).filteredOn(l -> l.startsWith("PUBLISH")).containsExactly("PUBLISH t/1 id=1", "PUBLISH t/2 id=2");
+  }
+
+  @Test
+  void inflightWindow_holdsBackMessagesUntilAcknowledged() {
+    Session s = new Session("c", false, store, 2, 100, dropped);
+    s.attach(outlet);
+    for (int i = 1; i <= 5; i++) {
+      s.deliver(msg("t/" + i, QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    }
+    assertThat(outlet.ids).containsExactly(1, 2);
+    s.onPuback(1);
+    assertThat(outlet.ids).containsExactly(1, 2, 3);
+    s.onPuback(2);
+    s.onPuback(3);
+    assertThat(outlet.ids).containsExactly(1, 2, 3, 4, 5);
+  }
+
+  @Test
+  void packetIds_skipThoseStillInFlight_whenWrappingAround() {
+    Session s = new Session("c", false, store, 3, 100_000, dropped);
+    s.attach(outlet);
+    s.deliver(msg("first", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE); // id 1 stays in flight
+    for (int i = 0; i < 65534; i++) {
+      s.deliver(msg("x", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+      s.onPuback(outlet.ids.get(outlet.ids.size() - 1));
+    }
+    // ids 2..65535 were used and acknowledged; the next must skip 1, still unacknowledged
+    s.deliver(msg("next", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    assertThat(outlet.ids.get(outlet.ids.size() - 1)).isEqualTo(2);
+  }
+
+  @Test
+  void reattach_resendsUnacknowledgedPublishesWithDupAndSameIds_thenPubrels() {
+    Session s = new Session("c", true, store, 10, 100, dropped);
+    s.attach(outlet);
+    s.deliver(msg("q1", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    s.deliver(msg("q2", QoS.EXACTLY_ONCE), QoS.EXACTLY_ONCE);
+    store.completeAll();
+    s.onPubrec(2);
+    store.completeAll(); // PUBREL phase stored
+    assertThat(log).contains("save q2 id=2 PUBREL_SENT", "PUBREL 2");
+    assertThat(log.indexOf("save q2 id=2 PUBREL_SENT")).isLessThan(log.indexOf("PUBREL 2"));
+    s.detach(outlet);
+    log.clear();
+    s.attach(outlet);
+    assertThat(log).containsExactly("PUBLISH q1 id=1 dup", "PUBREL 2"); // [MQTT-4.4.0-1]
+    s.onPubcomp(2);
+    s.onPuback(1);
+    assertThat(s.queuedCount()).isZero();
+  }
+
+  @Test
+  void offlineDurableSession_queuesQos1And2_dropsQos0_andSendsInOrderOnReturn() {
+    Session s = new Session("c", true, store, 10, 100, dropped);
+    s.deliver(msg("a", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    s.deliver(msg("zero", QoS.AT_MOST_ONCE), QoS.AT_MOST_ONCE);
+    s.deliver(msg("b", QoS.EXACTLY_ONCE), QoS.EXACTLY_ONCE);
+    store.completeAll();
+    assertThat(s.queuedCount()).isEqualTo(2);
+    s.attach(outlet);
+    store.completeAll(); // packet ids stored
+    assertThat(log).filteredOn(l -> l.startsWith("PUBLISH")).containsExactly("PUBLISH a id=1", "PUBLISH b id=2");
+  }
+
+  @Test
+  void fullQueue_dropsAndCountsMessages() {
+    Session s = new Session("c", true, store, 10, 2, dropped);
+    s.deliver(msg("a", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    s.deliver(msg("b", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    Future<Void> third = s.deliver(msg("c", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    assertThat(third.succeeded()).isTrue();
+    assertThat(dropped.sum()).isEqualTo(1);
+    assertThat(s.queuedCount()).isEqualTo(2);
+  }
+
+  @Test
+  void restore_putsSentMessagesInFlightAndResendsThemFirst() {
+    Session s = new Session("c", true, store, 10, 100, dropped);
+    s.restore(List.of(
+        new QueuedMessage("c", 7, msg("later", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE, 0, Phase.QUEUED),
+        new QueuedMessage("c", 5, msg("sent", QoS.EXACTLY_ONCE), QoS.EXACTLY_ONCE, 42, Phase.PUBLISH_SENT)));
+    s.attach(outlet);
+    store.completeAll();
+    assertThat(log).filteredOn(l -> l.startsWith("PUBLISH"))
+        .containsExactly("PUBLISH sent id=42 dup", "PUBLISH later id=1");
+  }
+}

@@ -1,0 +1,41 @@
+package io.fleetmq.broker.support;
+
+import io.fleetmq.broker.Broker;
+import io.fleetmq.broker.config.BrokerConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Starts a broker node in the test JVM on free ports (MQTT, cluster, event bus, HTTP). */
+public final class TestBroker {
+
+  static {
+    System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+    System.setProperty("hazelcast.logging.type", "log4j2");
+  }
+
+  private TestBroker() {
+  }
+
+  public static Broker start(String... options) {
+    List<String> kv = new ArrayList<>(List.of("mqtt-host", "127.0.0.1", "mqtt-port", "0", "http-host", "127.0.0.1",
+        "http-port", "0", "cluster-port", "0", "mqtt-listeners", "2"));
+    kv.addAll(List.of(options));
+    BrokerConfig config = BrokerConfig.of(kv.toArray(String[]::new));
+    return await(Broker.start(config));
+  }
+
+  public static void stop(Broker broker) {
+    if (broker != null) {
+      await(broker.stop());
+    }
+  }
+
+  public static <T> T await(io.vertx.core.Future<T> f) {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+}
