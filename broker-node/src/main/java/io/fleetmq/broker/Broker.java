@@ -71,21 +71,31 @@ public final class Broker {
   }
 
   private Future<Void> deployListeners(Vertx vertx) {
-    // the first listener binds (port 0 resolves to a free port), the others share its port
-    MqttListenerVerticle first = new MqttListenerVerticle(services, config.mqttPort());
-    return vertx.deployVerticle(first).compose(id -> {
-      mqttPort = first.actualPort();
-      int more = config.mqttListeners() - 1;
-      if (more == 0) {
-        listenerDeployment = id;
-        return Future.succeededFuture();
+    // all instances share one port; for port 0 a free one is probed first, since Vert.x does not
+    // share a random port between instances
+    int port = config.mqttPort() == 0 ? freePort(config.mqttHost()) : config.mqttPort();
+    java.util.List<MqttListenerVerticle> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    return vertx.deployVerticle(() -> {
+      MqttListenerVerticle l = new MqttListenerVerticle(services, port);
+      listeners.add(l);
+      return l;
+    }, new DeploymentOptions().setInstances(config.mqttListeners())).map(id -> {
+      listenerDeployment = id;
+      mqttPort = listeners.get(0).actualPort();
+      long distinct = listeners.stream().mapToInt(MqttListenerVerticle::actualPort).distinct().count();
+      if (distinct != 1) {
+        throw new IllegalStateException("MQTT listeners bound different ports");
       }
-      return vertx.deployVerticle(() -> new MqttListenerVerticle(services, mqttPort),
-          new DeploymentOptions().setInstances(more)).map(id2 -> {
-            listenerDeployment = id + "," + id2;
-            return null;
-          });
-    }).mapEmpty();
+      return null;
+    });
+  }
+
+  private static int freePort(String host) {
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+      return probe.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("no free port on " + host, e);
+    }
   }
 
   private void expireSessions() {
@@ -118,19 +128,16 @@ public final class Broker {
     if (expiryTimer >= 0) {
       vertx.cancelTimer(expiryTimer);
     }
-    Future<Void> listeners = Future.succeededFuture();
-    if (listenerDeployment != null) {
-      for (String id : listenerDeployment.split(",")) {
-        listeners = listeners.compose(v -> vertx.undeploy(id));
-      }
-    }
-    return listeners
+    Future<Void> listeners = listenerDeployment == null ? Future.succeededFuture() : vertx.undeploy(listenerDeployment);
+    io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise(); // bound to no event loop
+    listeners
         .eventually(() -> http == null ? Future.succeededFuture() : http.close())
-        .eventually(() -> cluster.leave())
-        .onComplete(ar -> {
+        .onComplete(ar -> cluster.leave().onComplete(left -> {
           state.set(State.STOPPED);
-          log.info("event=broker.stopped");
-        });
+          log.info("event=broker.stopped node={}", cluster.nodeId());
+          stopped.handle(left);
+        }));
+    return stopped.future();
   }
 
   public State state() {

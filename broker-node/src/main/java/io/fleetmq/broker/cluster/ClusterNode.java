@@ -116,6 +116,9 @@ public final class ClusterNode {
 
   /** Leaves the cluster: unregisters this node's addresses, then closes Vert.x and Hazelcast. */
   public Future<Void> leave() {
-    return transport.stop().eventually(() -> vertx.close());
+    // vertx.close() completes on a thread of its own: nothing may be chained on an event loop after it
+    io.vertx.core.Promise<Void> left = io.vertx.core.Promise.promise();
+    transport.stop().onComplete(ar -> vertx.close().onComplete(left));
+    return left.future();
   }
 }
