@@ -8,7 +8,9 @@ import io.fleetmq.broker.session.Session;
 import io.fleetmq.broker.session.SessionStore;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.mqtt.MqttEndpoint;
 import io.vertx.mqtt.MqttTopicSubscription;
@@ -19,6 +21,8 @@ import io.vertx.mqtt.messages.MqttUnsubscribeMessage;
 import io.vertx.mqtt.messages.codes.MqttSubAckReasonCode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +46,9 @@ final class ClientConnection implements Outlet {
   private final boolean durable;
   private final OrderedAcks acks;
   private final AtomicInteger unflushed = new AtomicInteger();
+  private final Context context;
+  private final Queue<Runnable> outbox = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger outboxSize = new AtomicInteger();
   private Session session;
   private volatile boolean closed;
   private boolean disconnectReceived;
@@ -52,7 +59,8 @@ final class ClientConnection implements Outlet {
     this.services = services;
     this.clientId = endpoint.clientIdentifier();
     this.durable = !endpoint.isCleanSession();
-    this.acks = new OrderedAcks(e -> closeWithError("routing failed: " + e));
+    this.context = Vertx.currentContext();
+    this.acks = new OrderedAcks(this::runOnOwnContext, e -> runOnOwnContext(() -> closeWithError("routing failed: " + e)));
   }
 
   /** Handles a CONNECT that vertx-mqtt has decoded. */
@@ -130,7 +138,11 @@ final class ClientConnection implements Outlet {
     if (old != null && old.outlet() instanceof ClientConnection previous && previous != this) {
       log.info("client={} event=takeover remote={}", clientId, endpoint.remoteAddress());
       old.detach(previous);
-      previous.endpoint.close();
+      previous.runOnOwnContext(() -> {
+        if (!previous.closed) {
+          previous.endpoint.close();
+        }
+      });
     }
     SessionStore store = services.store();
     store.claim(clientId, durable).compose(claim -> {
@@ -350,36 +362,56 @@ final class ClientConnection implements Outlet {
             e.toString()));
   }
 
-  // Outlet: called by the session, from any thread
+  // Outlet: called by the session from any thread, often while it holds its lock. vertx-mqtt
+  // locks the socket in its handlers and writes, so writes never happen here directly: they go
+  // through an ordered outbox drained on this connection's event loop.
+
+  private void runOnOwnContext(Runnable task) {
+    outbox.add(task);
+    if (outboxSize.getAndIncrement() == 0) {
+      context.runOnContext(v -> drainOutbox());
+    }
+  }
+
+  private void drainOutbox() {
+    do {
+      Runnable task = outbox.poll();
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        // the connection closed meanwhile; the session keeps the message if it must
+        log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
+      }
+    } while (outboxSize.decrementAndGet() > 0);
+  }
 
   @Override
   public void writePublish(String topic, byte[] payload, QoS qos, boolean dup, boolean retain, int packetId) {
     if (closed) {
       return;
     }
-    try {
+    if (qos == QoS.AT_MOST_ONCE) {
+      unflushed.incrementAndGet();
+    }
+    runOnOwnContext(() -> {
+      if (closed) {
+        return;
+      }
       Future<Integer> written = endpoint.publish(topic, Buffer.buffer(payload), MqttQoS.valueOf(qos.value()), dup,
           retain, packetId);
       if (qos == QoS.AT_MOST_ONCE) {
-        unflushed.incrementAndGet();
         written.onComplete(ar -> unflushed.decrementAndGet());
       }
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      // the connection closed meanwhile; the session keeps the message if it must
-      log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
-    }
+    });
   }
 
   @Override
   public void writePubrel(int packetId) {
-    if (closed) {
-      return;
-    }
-    try {
-      endpoint.publishRelease(packetId);
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
-    }
+    runOnOwnContext(() -> {
+      if (!closed) {
+        endpoint.publishRelease(packetId);
+      }
+    });
   }
 
   @Override

@@ -14,9 +14,15 @@ final class OrderedAcks {
 
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private final java.util.function.Consumer<Throwable> onFailure;
+  private final java.util.concurrent.Executor writer;
   private boolean failed;
 
-  OrderedAcks(java.util.function.Consumer<Throwable> onFailure) {
+  /**
+   * @param writer runs each acknowledgement on the connection's event loop, in order; it must only
+   *               enqueue (it is called under this object's lock)
+   */
+  OrderedAcks(java.util.concurrent.Executor writer, java.util.function.Consumer<Throwable> onFailure) {
+    this.writer = writer;
     this.onFailure = onFailure;
   }
 
@@ -35,7 +41,7 @@ final class OrderedAcks {
           failure = p.work.cause();
           queue.clear();
         } else {
-          p.ack.run();
+          writer.execute(p.ack);
         }
       }
     }
