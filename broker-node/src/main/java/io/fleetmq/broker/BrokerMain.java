@@ -39,23 +39,14 @@ public final class BrokerMain {
       URI uri = Path.of(config.logConfig()).toUri();
       Configurator.reconfigure(uri);
     }
-    Broker broker;
-    try {
-      broker = Broker.start(config).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      if (cause instanceof ConfigException ce) {
-        System.err.println("broker: " + ce.getMessage());
-        System.exit(2);
-      }
-      org.slf4j.LoggerFactory.getLogger(BrokerMain.class).error("event=broker.start_failed reason=\"{}\"", cause.toString(), cause);
-      System.exit(1);
-      return;
-    }
+    // the hook is in place before the node logs that it is ready, so a SIGTERM at any moment
+    // after that stops it in order (a SIGTERM during startup waits for startup to finish)
+    var starting = Broker.start(config).toCompletionStage().toCompletableFuture();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        broker.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        Broker running = starting.get(120, TimeUnit.SECONDS);
+        running.stop().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       } catch (Exception e) {
         System.err.println("broker: stop did not complete: " + e);
       } finally {
@@ -63,6 +54,19 @@ public final class BrokerMain {
         stopped.countDown();
       }
     }, "broker-shutdown"));
+    try {
+      starting.get(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof ConfigException ce) {
+        System.err.println("broker: " + ce.getMessage());
+        Runtime.getRuntime().halt(2);
+      }
+      org.slf4j.LoggerFactory.getLogger(BrokerMain.class).error("event=broker.start_failed reason=\"{}\"", cause.toString(), cause);
+      org.apache.logging.log4j.LogManager.shutdown();
+      Runtime.getRuntime().halt(1);
+      return;
+    }
     stopped.await();
   }
 

@@ -76,6 +76,7 @@ final class ClientConnection implements Outlet {
   private static String refusal(MqttEndpoint endpoint, BrokerServices services) {
     String id = endpoint.clientIdentifier();
     int version = endpoint.protocolVersion();
+    String remote = String.valueOf(endpoint.remoteAddress());
     MqttConnectReturnCode code = null;
     String reason = null;
     if (version != MQTT_3_1 && version != MQTT_3_1_1) {
@@ -95,8 +96,7 @@ final class ClientConnection implements Outlet {
     if (code == null && will != null && will.isWillFlag()) {
       String bad = Topics.invalidTopicName(will.getWillTopic());
       if (bad != null) {
-        log.warn("client={} remote={} event=connect.refused reason=\"invalid will topic: {}\"", id,
-            endpoint.remoteAddress(), bad);
+        log.warn("client={} remote={} event=connect.refused reason=\"invalid will topic: {}\"", id, remote, bad);
         endpoint.close(); // [MQTT-3.1.2-?] a malformed will is a protocol violation
         return bad;
       }
@@ -112,8 +112,7 @@ final class ClientConnection implements Outlet {
     } else {
       endpoint.reject(code);
     }
-    log.warn("client={} remote={} event=connect.refused code={} reason=\"{}\"", id, endpoint.remoteAddress(),
-        code.byteValue(), reason);
+    log.warn("client={} remote={} event=connect.refused code={} reason=\"{}\"", id, remote, code.byteValue(), reason);
     return reason;
   }
 
@@ -143,6 +142,11 @@ final class ClientConnection implements Outlet {
           previous.endpoint.close();
         }
       });
+    }
+    // hold back packets sent right after CONNECT until the CONNACK is out (see EndpointSocket)
+    io.vertx.core.net.NetSocket socket = EndpointSocket.of(endpoint);
+    if (socket != null) {
+      socket.pause();
     }
     SessionStore store = services.store();
     store.claim(clientId, durable).compose(claim -> {
@@ -174,6 +178,9 @@ final class ClientConnection implements Outlet {
       }
       endpoint.accept(sessionPresent);
       session.attach(this);
+      if (socket != null) {
+        socket.resume();
+      }
       log.debug("client={} event=connected durable={} present={} remote={}", clientId, durable, sessionPresent,
           endpoint.remoteAddress());
     }).onFailure(e -> {

@@ -112,6 +112,27 @@ class ConnectBehaviourTest {
   }
 
   @Test
+  void packetsSentRightAfterConnect_beforeConnack_areServed() throws Exception {
+    try (RawMqttClient raw = new RawMqttClient(port)) {
+      // CONNECT, SUBSCRIBE and PUBLISH in one write, as Paho Python and others pipeline them
+      java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+      all.writeBytes(RawMqttClient.connectPacket(4, "pipeliner", true, 60, null, null, 0, false));
+      all.writeBytes(RawMqttClient.packet(0x82, new byte[] {0, 1}, RawMqttClient.string("pipe/t"), new byte[] {1}));
+      all.writeBytes(RawMqttClient.packet(0x32, RawMqttClient.string("pipe/t"), new byte[] {0, 2}, "hi".getBytes()));
+      raw.send(all.toByteArray());
+      assertThat(raw.read().type()).isEqualTo(Packet.CONNACK);
+      // matching PUBLISHes may precede the SUBACK: collect both in any order
+      java.util.Map<Integer, Packet> got = new java.util.HashMap<>();
+      while (!got.containsKey(Packet.SUBACK) || !got.containsKey(Packet.PUBLISH)) {
+        Packet p = raw.read();
+        got.put(p.type(), p);
+      }
+      assertThat(got.get(Packet.SUBACK).packetId()).isEqualTo(1);
+      assertThat(got.get(Packet.PUBLISH).payload()).isEqualTo("hi");
+    }
+  }
+
+  @Test
   void secondConnect_closesTheConnection() throws Exception {
     try (RawMqttClient raw = new RawMqttClient(port)) {
       assertThat(raw.connect("twice", true)).isZero();

@@ -1,0 +1,133 @@
+package io.fleetmq.broker.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fleetmq.broker.support.BrokerProcess;
+import io.fleetmq.broker.support.Tools;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The built jar driven by mosquitto_pub and mosquitto_sub (Debian mosquitto-clients). */
+class MosquittoClientsIT {
+
+  static final String PUB = "/usr/bin/mosquitto_pub";
+  static final String SUB = "/usr/bin/mosquitto_sub";
+  static BrokerProcess broker;
+  static String port;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Tools.require(PUB);
+    Tools.require(SUB);
+    broker = BrokerProcess.start();
+    port = String.valueOf(broker.mqttPort);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  /** A running mosquitto_sub whose output lines arrive in a queue; ready once its SUBACK came. */
+  static final class Sub implements AutoCloseable {
+    final Process process;
+    final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+
+    Sub(String... args) throws Exception {
+      // line-buffered, so each line arrives when printed
+      List<String> cmd = new ArrayList<>(List.of("/usr/bin/stdbuf", "-oL", SUB, "-h", "127.0.0.1", "-p", port, "-d"));
+      cmd.addAll(List.of(args));
+      process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      Thread t = new Thread(() -> {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+          String line;
+          while ((line = r.readLine()) != null) {
+            lines.add(line);
+          }
+        } catch (Exception e) {
+          // ended
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+      awaitLine("received SUBACK");
+    }
+
+    String awaitLine(String containing) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+      while (System.nanoTime() < deadline) {
+        String line = lines.poll(100, TimeUnit.MILLISECONDS);
+        if (line != null && line.contains(containing)) {
+          return line;
+        }
+      }
+      throw new AssertionError("mosquitto_sub printed no line with '" + containing + "'");
+    }
+
+    @Override
+    public void close() throws Exception {
+      process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    }
+  }
+
+  static void pub(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(PUB, "-h", "127.0.0.1", "-p", port));
+    cmd.addAll(List.of(args));
+    Tools.run(20, cmd.toArray(String[]::new));
+  }
+
+  @Test
+  void qos2_messagesArriveExactlyOnceEach() throws Exception {
+    try (Sub sub = new Sub("-t", "e2e/q2", "-q", "2", "-F", "MSG %q %p")) {
+      for (int i = 0; i < 5; i++) {
+        pub("-t", "e2e/q2", "-q", "2", "-m", "n" + i);
+      }
+      for (int i = 0; i < 5; i++) {
+        assertThat(sub.awaitLine("MSG ")).isEqualTo("MSG 2 n" + i);
+      }
+      Thread.sleep(300);
+      assertThat(sub.lines).noneMatch(l -> l.startsWith("MSG "));
+    }
+  }
+
+  @Test
+  void retainedMessage_reachesALateSubscriberWithTheRetainFlag() throws Exception {
+    pub("-t", "e2e/ret", "-q", "1", "-r", "-m", "first");
+    pub("-t", "e2e/ret", "-q", "1", "-r", "-m", "last");
+    String out = Tools.run(20, SUB, "-h", "127.0.0.1", "-p", port, "-t", "e2e/#", "-C", "1", "-W", "10",
+        "-F", "%r %t %p");
+    assertThat(out.trim()).isEqualTo("1 e2e/ret last");
+  }
+
+  @Test
+  void durableSession_receivesWhatWasPublishedWhileItWasAway() throws Exception {
+    Tools.run(20, SUB, "-h", "127.0.0.1", "-p", port, "-c", "-i", "e2e-durable", "-q", "1", "-t", "e2e/dur", "-E");
+    for (int i = 0; i < 3; i++) {
+      pub("-t", "e2e/dur", "-q", "1", "-m", "away" + i);
+    }
+    String out = Tools.run(20, SUB, "-h", "127.0.0.1", "-p", port, "-c", "-i", "e2e-durable", "-q", "1",
+        "-t", "e2e/dur", "-C", "3", "-W", "10");
+    assertThat(out.trim().split("\n")).containsExactly("away0", "away1", "away2");
+  }
+
+  @Test
+  void lastWill_isPublishedWhenAClientIsKilled() throws Exception {
+    try (Sub watcher = new Sub("-t", "e2e/will", "-q", "1", "-F", "WILL %p");
+         Sub doomed = new Sub("-i", "e2e-doomed", "-t", "e2e/nothing", "--will-topic", "e2e/will",
+             "--will-payload", "doomed-gone", "--will-qos", "1")) {
+      doomed.process.destroyForcibly(); // SIGKILL: no DISCONNECT
+      assertThat(watcher.awaitLine("WILL ")).isEqualTo("WILL doomed-gone");
+    }
+  }
+}
