@@ -32,13 +32,13 @@ public enum Option {
       "longest MQTT 3.1.1 client id, in characters (MQTT 3.1 is always 1-23)"),
   MAX_INFLIGHT("max-inflight", Kind.POSITIVE, "64", "unacknowledged QoS 1/2 messages per client"),
   MAX_QUEUED_MESSAGES("max-queued-messages", Kind.POSITIVE, "10000",
-      "messages queued per session beyond the in-flight window; more are dropped and counted"),
+      "QoS 1/2 messages queued per session behind the in-flight window; more are dropped and counted"),
   MAX_CONNECTIONS("max-connections", Kind.POSITIVE, "100000", "connections per node; more get CONNACK 3"),
   CONNECT_TIMEOUT("connect-timeout", Kind.POSITIVE, "10", "seconds a new connection has to send CONNECT"),
   SESSION_EXPIRY("session-expiry", Kind.POSITIVE, "7200",
       "seconds a durable session lives without a connection"),
   CLUSTER_TIMEOUT("cluster-timeout", Kind.POSITIVE, "10",
-      "seconds to wait for a cluster operation (a remote delivery, a store write) before failing it"),
+      "seconds a publish waits for another node to take its copy before the publish fails"),
   FORBIDDEN_FILTERS("forbidden-filters", Kind.LIST, "",
       "topic filters refused with SUBACK 0x80, comma-separated (e.g. #)");
 
