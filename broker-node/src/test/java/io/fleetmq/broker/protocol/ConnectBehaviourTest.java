@@ -89,6 +89,18 @@ class ConnectBehaviourTest {
   }
 
   @Test
+  void mqtt5Connect_isRefusedWithUnsupportedProtocolVersion() throws Exception {
+    try (RawMqttClient raw = new RawMqttClient(port)) {
+      // MQTT 5 CONNECT: level 5, clean start, keep-alive 60, no properties (length 0)
+      raw.send(RawMqttClient.packet(0x10, RawMqttClient.string("MQTT"), new byte[] {5, 2, 0, 60, 0},
+          RawMqttClient.string("v5")));
+      Packet ack = raw.read();
+      assertThat(ack.type()).isEqualTo(Packet.CONNACK);
+      assertThat(ack.body()[1] & 0xff).isEqualTo(0x84);
+    }
+  }
+
+  @Test
   void wrongProtocolNameForLevel_getsConnackUnacceptableProtocolVersion() throws Exception {
     try (RawMqttClient raw = new RawMqttClient(port)) {
       byte[] p = RawMqttClient.packet(0x10, RawMqttClient.string("MQIsdp"), new byte[] {4, 2, 0, 60},
