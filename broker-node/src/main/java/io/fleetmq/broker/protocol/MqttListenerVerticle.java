@@ -40,6 +40,8 @@ public final class MqttListenerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    // protocol errors before CONNECT surface here (vertx-mqtt has already closed the connection)
+    context.exceptionHandler(e -> log.warn("event=connection.closed reason=\"{}\"", e.getMessage()));
     server = MqttServer.create(vertx, options(services.config(), port));
     server.exceptionHandler(e -> log.warn("event=connection.error reason=\"{}\"", e.toString()));
     server.endpointHandler(endpoint -> ClientConnection.connect(endpoint, services));

@@ -11,8 +11,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two nodes in one JVM, joined by TCP-IP: the pinned Hazelcast version clusters, and a publish
- * crosses to another node once, only when that node has a matching subscriber.
+ * Two nodes in one JVM, started with the same member list (each node's own address included) and
+ * joined by TCP-IP: the pinned Hazelcast version clusters, and a publish crosses to another node
+ * once, only when that node has a matching subscriber.
  */
 class TwoNodeClusterTest {
 
@@ -21,9 +22,19 @@ class TwoNodeClusterTest {
 
   @BeforeAll
   static void start() {
-    a = TestBroker.start();
-    String members = a.cluster().clusterAddress();
-    b = TestBroker.start("cluster-members", members);
+    int portA = freePort();
+    int portB = freePort();
+    String members = "127.0.0.1:" + portA + ",127.0.0.1:" + portB;
+    a = TestBroker.start("cluster-port", String.valueOf(portA), "cluster-members", members);
+    b = TestBroker.start("cluster-port", String.valueOf(portB), "cluster-members", members);
+  }
+
+  static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @AfterAll
