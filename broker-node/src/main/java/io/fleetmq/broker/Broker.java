@@ -6,6 +6,7 @@ import io.fleetmq.broker.protocol.BrokerServices;
 import io.fleetmq.broker.protocol.MqttListenerVerticle;
 import io.fleetmq.broker.routing.Router;
 import io.fleetmq.broker.session.Session;
+import io.fleetmq.broker.session.SessionHome;
 import io.fleetmq.broker.session.SessionRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -31,6 +32,7 @@ public final class Broker {
   private ClusterNode cluster;
   private Router router;
   private BrokerServices services;
+  private SessionHome home;
   private HttpServer http;
   private String listenerDeployment;
   private int mqttPort;
@@ -51,12 +53,14 @@ public final class Broker {
       cluster = node;
       Vertx vertx = node.vertx();
       router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver);
-      SessionRegistry registry = new SessionRegistry();
-      services = new BrokerServices(config, router, registry, node.sessionStore(), node::newMessageId);
+      java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
+      home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
+          config.maxInflight(), config.maxQueuedMessages(), dropped);
+      services = new BrokerServices(config, router, home, node.sessionStore(), node::newMessageId, dropped);
       return HealthServer.start(vertx, config, this::state)
           .compose(server -> {
             http = server;
-            return node.serve(router::deliverLocal);
+            return node.serve(router::deliverLocal, home, this::nodeLeft);
           })
           .compose(v -> deployListeners(vertx))
           .onSuccess(v -> {
@@ -102,17 +106,25 @@ public final class Broker {
     long cutoff = System.currentTimeMillis() - config.sessionExpirySeconds() * 1000;
     for (Session s : services.registry().expired(cutoff)) {
       long epoch = s.epoch();
-      s.discard();
-      services.registry().remove(s);
       log.info("client={} event=session.expired", s.clientId());
-      router.unsubscribeAll(s)
-          .compose(v -> services.store().clearMessages(s.clientId()))
-          .compose(v -> services.store().release(s.clientId(), epoch));
+      home.discard(s, true).compose(v -> services.store().release(s.clientId(), epoch));
     }
   }
 
   /**
-   * Stops the node: readiness goes to 503, the MQTT listeners close (clients are disconnected),
+   * A node left the cluster (this node is the oldest member): adopt the sessions it still owned
+   * (publishing the wills of its clients that never disconnected), then drop its routes.
+   */
+  private void nodeLeft(String node) {
+    home.adoptAll(node)
+        .compose(v -> cluster.forgetRoutes(node))
+        .onSuccess(v -> log.info("event=node.left.done node={}", node))
+        .onFailure(e -> log.error("event=node.left.failed node={} reason=\"{}\"", node, e.toString()));
+  }
+
+  /**
+   * Stops the node: readiness goes to 503, the MQTT listeners close (clients are disconnected;
+   * MQTT 3.1.1 has their wills published), the durable sessions are handed over to other members,
    * then the node leaves the cluster.
    */
   public Future<Void> stop() {
@@ -131,6 +143,7 @@ public final class Broker {
     Future<Void> listeners = listenerDeployment == null ? Future.succeededFuture() : vertx.undeploy(listenerDeployment);
     io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise(); // bound to no event loop
     listeners
+        .compose(v -> home == null ? Future.succeededFuture() : home.handOverAll())
         .eventually(() -> http == null ? Future.succeededFuture() : http.close())
         .onComplete(ar -> cluster.leave().onComplete(left -> {
           state.set(State.STOPPED);

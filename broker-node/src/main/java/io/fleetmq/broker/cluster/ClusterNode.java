@@ -11,7 +11,11 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.spi.cluster.NodeInfo;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import io.fleetmq.broker.session.SessionHome;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -19,6 +23,9 @@ import java.util.function.Function;
  * and the Hazelcast-backed stores the rest of the broker sees only through their interfaces.
  */
 public final class ClusterNode {
+
+  /** The member attribute vertx-hazelcast stores the Vert.x node id in. */
+  private static final String VERTX_NODE_ID = "__vertx.nodeId";
 
   private final Vertx vertx;
   private final HazelcastClusterManager manager;
@@ -59,10 +66,34 @@ public final class ClusterNode {
         });
   }
 
-  /** Starts serving deliveries and route announcements from other nodes. */
-  public Future<Void> serve(Function<Message, Future<Void>> deliverLocal) {
+  /**
+   * Starts serving deliveries, route announcements and session requests from other nodes, and
+   * calls {@code nodeLeft} with the id of each node that leaves the cluster (stopped or dead) when
+   * this node is the oldest member, the one that tidies up after it.
+   */
+  public Future<Void> serve(Function<Message, Future<Void>> deliverLocal, SessionHome home,
+                            Consumer<String> nodeLeft) {
+    hz.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        String node = event.getMember().getAttribute(VERTX_NODE_ID);
+        boolean oldest = hz.getCluster().getMembers().iterator().next().localMember();
+        if (node != null && oldest) {
+          vertx.runOnContext(v -> nodeLeft.accept(node));
+        }
+      }
+    });
     BiConsumer<String, String> announced = routes::routeAnnounced;
-    return transport.start(deliverLocal, announced);
+    return transport.start(deliverLocal, announced, home);
+  }
+
+  /** Removes a departed node from the route table. */
+  public Future<Void> forgetRoutes(String node) {
+    return routes.removeNode(node);
   }
 
   public Vertx vertx() {

@@ -1,6 +1,8 @@
 package io.fleetmq.broker.cluster;
 
 import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.session.SessionHome;
+import io.fleetmq.broker.session.SessionOwners;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -20,7 +22,7 @@ import java.util.function.Function;
  * matching session there has taken it; the event bus itself is at-most-once) and
  * {@code broker.v1.node.<id>.route} carries route announcements.
  */
-public final class ClusterTransport {
+public final class ClusterTransport implements SessionOwners {
 
   private final Vertx vertx;
   private final ClusterManager clusterManager;
@@ -46,12 +48,21 @@ public final class ClusterTransport {
     return "broker.v1.node." + node + ".route";
   }
 
+  static String releaseAddress(String node) {
+    return "broker.v1.node." + node + ".session.release";
+  }
+
+  static String adoptAddress(String node) {
+    return "broker.v1.node." + node + ".session.adopt";
+  }
+
   static void registerCodecs(EventBus eventBus) {
     eventBus.registerDefaultCodec(Message.class, new MessageCodec());
   }
 
   /** Starts consuming this node's addresses; completes once they are registered cluster-wide. */
-  Future<Void> start(Function<Message, Future<Void>> deliverLocal, BiConsumer<String, String> routeAnnounced) {
+  Future<Void> start(Function<Message, Future<Void>> deliverLocal, BiConsumer<String, String> routeAnnounced,
+                     SessionHome home) {
     EventBus eb = vertx.eventBus();
     MessageConsumer<Message> deliver = eb.consumer(deliverAddress(localNode), msg -> {
       received.increment();
@@ -67,9 +78,47 @@ public final class ClusterTransport {
       routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"));
       msg.reply(null);
     });
+    MessageConsumer<JsonObject> release = eb.consumer(releaseAddress(localNode), msg ->
+        replyWhenDone(msg, home.release(msg.body().getString("clientId"), msg.body().getLong("epoch"))));
+    MessageConsumer<JsonObject> adopt = eb.consumer(adoptAddress(localNode), msg ->
+        replyWhenDone(msg, home.adopt(msg.body().getString("clientId"), msg.body().getString("from"))));
     consumers.add(deliver);
     consumers.add(route);
-    return Future.all(deliver.completion(), route.completion()).mapEmpty();
+    consumers.add(release);
+    consumers.add(adopt);
+    return Future.all(deliver.completion(), route.completion(), release.completion(), adopt.completion()).mapEmpty();
+  }
+
+  private static void replyWhenDone(io.vertx.core.eventbus.Message<JsonObject> msg, Future<Void> work) {
+    work.onComplete(ar -> {
+      if (ar.succeeded()) {
+        msg.reply(null);
+      } else {
+        msg.fail(500, ar.cause().toString());
+      }
+    });
+  }
+
+  @Override
+  public boolean isMember(String node) {
+    return clusterManager.getNodes().contains(node);
+  }
+
+  @Override
+  public List<String> otherMembers() {
+    return clusterManager.getNodes().stream().filter(n -> !n.equals(localNode)).sorted().toList();
+  }
+
+  @Override
+  public Future<Void> release(String node, String clientId, long epoch) {
+    JsonObject body = new JsonObject().put("clientId", clientId).put("epoch", epoch);
+    return vertx.eventBus().request(releaseAddress(node), body, routeOptions).mapEmpty();
+  }
+
+  @Override
+  public Future<Void> requestAdopt(String node, String clientId) {
+    JsonObject body = new JsonObject().put("clientId", clientId).put("from", localNode);
+    return vertx.eventBus().request(adoptAddress(node), body, routeOptions).mapEmpty();
   }
 
   /** Sends one message to one other node; completes when that node has taken it. */

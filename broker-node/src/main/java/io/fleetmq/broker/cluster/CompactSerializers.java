@@ -98,7 +98,7 @@ final class CompactSerializers {
         subs.put(filters[i], QoS.of(qos[i]));
       }
       return new SessionRecord(in.readString("clientId"), in.readString("ownerNode"), in.readInt64("epoch"),
-          subs, in.readInt64("disconnectedAt"));
+          in.readBoolean("durable"), subs, in.readInt64("disconnectedAt"), in.readCompact("will"));
     }
 
     @Override
@@ -114,6 +114,8 @@ final class CompactSerializers {
       out.writeArrayOfString("filters", filters);
       out.writeArrayOfInt8("qos", qos);
       out.writeInt64("disconnectedAt", r.disconnectedAt());
+      out.writeBoolean("durable", r.durable());
+      out.writeCompact("will", r.will());
     }
 
     @Override

@@ -90,6 +90,14 @@ public final class HazelcastRouteTable implements RouteTable {
     }
   }
 
+  /** Removes a departed node from every route (after its sessions were adopted elsewhere). */
+  public Future<Void> removeNode(String node) {
+    return vertx.executeBlocking(() -> {
+      map.executeOnEntries(new Processors.RemoveRouteNode(node));
+      return null;
+    }, false);
+  }
+
   @Override
   public Future<Void> addRoute(String filter) {
     return Future.fromCompletionStage(map.submitToKey(filter, new Processors.AddRouteNode(localNode)),

@@ -3,6 +3,7 @@ package io.fleetmq.broker.cluster;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import com.hazelcast.query.Predicates;
+import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.session.QueuedMessage;
 import io.fleetmq.broker.session.SessionRecord;
@@ -54,9 +55,20 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   @Override
-  public Future<Claim> claim(String clientId, boolean durable) {
-    return resume(sessions.submitToKey(clientId, new Processors.ClaimSession(node, durable)))
+  public Future<Claim> claim(String clientId, boolean durable, Message will) {
+    return resume(sessions.submitToKey(clientId, new Processors.ClaimSession(node, durable, will)))
         .map(result -> new Claim(result.get(0), result.get(1).epoch()));
+  }
+
+  @Override
+  public Future<Claim> adopt(String clientId, String fromNode) {
+    return resume(sessions.submitToKey(clientId, new Processors.AdoptSession(fromNode, node)))
+        .map(result -> result == null ? null : new Claim(result.get(0), result.get(1).epoch()));
+  }
+
+  @Override
+  public Future<List<SessionRecord>> ownedBy(String owner) {
+    return vertx.executeBlocking(() -> new ArrayList<>(sessions.values(Predicates.equal("ownerNode", owner))), false);
   }
 
   /** The record as it is now (for tests and diagnostics). */

@@ -37,6 +37,7 @@ final class Processors {
       case RemoveRouteNode.ID -> new RemoveRouteNode();
       case SetRetained.ID -> new SetRetained();
       case ReleaseSession.ID -> new ReleaseSession();
+      case AdoptSession.ID -> new AdoptSession();
       default -> null;
     };
   }
@@ -56,21 +57,23 @@ final class Processors {
     static final int ID = 1;
     String node;
     boolean durable;
+    Message will;
 
     ClaimSession() {
     }
 
-    ClaimSession(String node, boolean durable) {
+    ClaimSession(String node, boolean durable, Message will) {
       this.node = node;
       this.durable = durable;
+      this.will = will;
     }
 
     @Override
     public List<SessionRecord> process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord prev = entry.getValue();
       long epoch = prev == null ? 1 : prev.epoch() + 1;
-      Map<String, QoS> subs = durable && prev != null ? prev.subscriptions() : Map.of();
-      SessionRecord next = new SessionRecord(entry.getKey(), node, epoch, subs, 0);
+      Map<String, QoS> subs = durable && prev != null && prev.durable() ? prev.subscriptions() : Map.of();
+      SessionRecord next = new SessionRecord(entry.getKey(), node, epoch, durable, subs, 0, will);
       entry.setValue(next);
       List<SessionRecord> result = new ArrayList<>(2);
       result.add(prev);
@@ -87,12 +90,14 @@ final class Processors {
     public void writeData(ObjectDataOutput out) throws IOException {
       out.writeString(node);
       out.writeBoolean(durable);
+      out.writeObject(will);
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       node = in.readString();
       durable = in.readBoolean();
+      will = in.readObject();
     }
   }
 
@@ -116,7 +121,8 @@ final class Processors {
       if (r == null || r.epoch() != epoch) {
         return false;
       }
-      entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), subscriptions, r.disconnectedAt()));
+      entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), subscriptions,
+          r.disconnectedAt(), r.will()));
       return true;
     }
 
@@ -146,7 +152,7 @@ final class Processors {
     }
   }
 
-  /** Records the disconnect time (starts the expiry clock), fenced by epoch. */
+  /** Records the disconnect time (starts the expiry clock) and drops the will, fenced by epoch. */
   static final class MarkDisconnected extends Base<String, SessionRecord, Boolean> {
     static final int ID = 3;
     long epoch;
@@ -166,7 +172,8 @@ final class Processors {
       if (r == null || r.epoch() != epoch) {
         return false;
       }
-      entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.subscriptions(), at));
+      entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), r.subscriptions(), at,
+          null));
       return true;
     }
 
@@ -352,6 +359,60 @@ final class Processors {
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       epoch = in.readLong();
+    }
+  }
+
+  /**
+   * Moves a session from a node that is leaving (or has died) to this one, only if that node still
+   * owns it: the claim survivors race for, won once. Returns [previous, new record] or null.
+   */
+  static final class AdoptSession extends Base<String, SessionRecord, List<SessionRecord>> {
+    static final int ID = 9;
+    String from;
+    String to;
+
+    AdoptSession() {
+    }
+
+    AdoptSession(String from, String to) {
+      this.from = from;
+      this.to = to;
+    }
+
+    @Override
+    public List<SessionRecord> process(Map.Entry<String, SessionRecord> entry) {
+      SessionRecord r = entry.getValue();
+      if (r == null || !r.ownerNode().equals(from)) {
+        return null;
+      }
+      long at = r.connected() ? System.currentTimeMillis() : r.disconnectedAt();
+      SessionRecord next = new SessionRecord(r.clientId(), to, r.epoch() + 1, r.durable(), r.subscriptions(), at, null);
+      if (r.durable()) {
+        entry.setValue(next);
+      } else {
+        entry.setValue(null); // a clean session ends with its connection
+      }
+      List<SessionRecord> result = new ArrayList<>(2);
+      result.add(r);
+      result.add(next);
+      return result;
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(from);
+      out.writeString(to);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      from = in.readString();
+      to = in.readString();
     }
   }
 }

@@ -2,6 +2,7 @@ package io.fleetmq.broker.protocol;
 
 import io.fleetmq.broker.config.BrokerConfig;
 import io.fleetmq.broker.routing.Router;
+import io.fleetmq.broker.session.SessionHome;
 import io.fleetmq.broker.session.SessionRegistry;
 import io.fleetmq.broker.session.SessionStore;
 import java.util.Set;
@@ -13,16 +14,19 @@ import java.util.function.LongSupplier;
 public record BrokerServices(
     BrokerConfig config,
     Router router,
-    SessionRegistry registry,
+    SessionHome home,
     SessionStore store,
     LongSupplier messageIds,
     Set<String> forbiddenFilters,
     AtomicInteger connections,
     LongAdder dropped) {
 
-  public BrokerServices(BrokerConfig config, Router router, SessionRegistry registry, SessionStore store,
-                        LongSupplier messageIds) {
-    this(config, router, registry, store, messageIds, Set.copyOf(config.forbiddenFilters()),
-        new AtomicInteger(), new LongAdder());
+  public BrokerServices(BrokerConfig config, Router router, SessionHome home, SessionStore store,
+                        LongSupplier messageIds, LongAdder dropped) {
+    this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), dropped);
+  }
+
+  public SessionRegistry registry() {
+    return home.registry();
   }
 }

@@ -5,7 +5,6 @@ import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.message.Topics;
 import io.fleetmq.broker.session.Outlet;
 import io.fleetmq.broker.session.Session;
-import io.fleetmq.broker.session.SessionStore;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Context;
@@ -137,43 +136,26 @@ final class ClientConnection implements Outlet {
     if (old != null && old.outlet() instanceof ClientConnection previous && previous != this) {
       log.info("client={} event=takeover remote={}", clientId, endpoint.remoteAddress());
       old.detach(previous);
-      previous.runOnOwnContext(() -> {
-        if (!previous.closed) {
-          previous.endpoint.close();
-        }
-      });
+      previous.disconnect();
     }
     // hold back packets sent right after CONNECT until the CONNACK is out (see EndpointSocket)
     io.vertx.core.net.NetSocket socket = EndpointSocket.of(endpoint);
     if (socket != null) {
       socket.pause();
     }
-    SessionStore store = services.store();
-    store.claim(clientId, durable).compose(claim -> {
-      if (closed) {
-        return Future.succeededFuture();
-      }
-      Session current = services.registry().get(clientId);
-      boolean present = false;
-      List<Future<Void>> cleanup = new ArrayList<>();
-      if (durable && current != null && current.durable() && !current.discarded()) {
-        session = current; // resume [MQTT-3.1.2-4]
-        present = true;
-      } else {
-        if (current != null) {
-          cleanup.add(discard(current));
-        } else if (claim.previous() != null) {
-          cleanup.add(store.clearMessages(clientId));
-        }
-        session = new Session(clientId, durable, store, services.config().maxInflight(),
-            services.config().maxQueuedMessages(), services.dropped());
-        services.registry().put(session);
-      }
-      session.epoch(claim.epoch());
-      boolean sessionPresent = present && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
-      return Future.all(cleanup).map(v -> sessionPresent);
+    services.home().connect(clientId, durable, willMessage()).map(connected -> {
+      session = connected.session();
+      return connected.present() && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
     }).onSuccess(sessionPresent -> {
-      if (closed || session == null) {
+      if (closed) {
+        // the client went away while its session was being set up
+        if (durable) {
+          session.detach(null);
+          services.store().markDisconnected(clientId, session.epoch(), System.currentTimeMillis());
+        } else {
+          long epoch = session.epoch();
+          services.home().discard(session, false).onComplete(ar -> services.store().release(clientId, epoch));
+        }
         return;
       }
       endpoint.accept(sessionPresent);
@@ -189,14 +171,6 @@ final class ClientConnection implements Outlet {
         endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
       }
     });
-  }
-
-  /** Ends a session for good: subscriptions, routes and stored messages. */
-  private Future<Void> discard(Session old) {
-    old.discard();
-    services.registry().remove(old);
-    Future<Void> unsubscribed = services.router().unsubscribeAll(old);
-    return old.durable() ? unsubscribed.compose(v -> services.store().clearMessages(old.clientId())) : unsubscribed;
   }
 
   private Session session() {
@@ -341,7 +315,7 @@ final class ClientConnection implements Outlet {
     MqttWill will = endpoint.will();
     if (!disconnectReceived && will != null && will.isWillFlag()) {
       // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT
-      publishWill(will);
+      publishWill();
     }
     Session s = session;
     if (s == null || !s.detach(this)) {
@@ -352,17 +326,26 @@ final class ClientConnection implements Outlet {
       services.store().markDisconnected(clientId, epoch, System.currentTimeMillis());
       log.debug("client={} event=disconnected durable=true", clientId);
     } else {
-      discard(s).onComplete(ar -> services.store().release(clientId, epoch));
+      services.home().discard(s, false).onComplete(ar -> services.store().release(clientId, epoch));
       log.debug("client={} event=disconnected durable=false", clientId);
     }
   }
 
-  private void publishWill(MqttWill will) {
+  /** The CONNECT's will as a message (stored with the session so a survivor can publish it), or null. */
+  private Message willMessage() {
+    MqttWill will = endpoint.will();
+    if (will == null || !will.isWillFlag()) {
+      return null;
+    }
     Buffer payload = will.getWillMessage();
     QoS qos = QoS.of(will.getWillQos());
     long id = qos == QoS.AT_MOST_ONCE ? 0 : services.messageIds().getAsLong();
-    Message message = new Message(id, will.getWillTopic(), payload == null ? new byte[0] : payload.getBytes(), qos,
+    return new Message(id, will.getWillTopic(), payload == null ? new byte[0] : payload.getBytes(), qos,
         will.isWillRetain(), clientId);
+  }
+
+  private void publishWill() {
+    Message message = willMessage();
     services.router().publish(message)
         .onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, message.topic()))
         .onFailure(e -> log.warn("client={} event=will.failed topic={} reason=\"{}\"", clientId, message.topic(),
@@ -429,5 +412,14 @@ final class ClientConnection implements Outlet {
   @Override
   public String clientId() {
     return clientId;
+  }
+
+  @Override
+  public void disconnect() {
+    runOnOwnContext(() -> {
+      if (!closed) {
+        endpoint.close();
+      }
+    });
   }
 }

@@ -13,4 +13,7 @@ public interface Outlet {
   boolean writable();
 
   String clientId();
+
+  /** Closes the connection (not a DISCONNECT: its will is published). */
+  void disconnect();
 }

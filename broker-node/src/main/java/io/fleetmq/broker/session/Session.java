@@ -69,6 +69,7 @@ public final class Session {
   private final ArrayDeque<Outbound> pending = new ArrayDeque<>();
   private final Map<Integer, Outbound> inflight = new LinkedHashMap<>();
   private final Set<Integer> usedPacketIds = new HashSet<>();
+  private final Set<Future<Void>> outstanding = new HashSet<>();
   private int assignedInPending;
 
   public Session(String clientId, boolean durable, SessionStore store, int maxInflight, int maxQueued,
@@ -101,8 +102,14 @@ public final class Session {
     return epoch;
   }
 
+  /**
+   * Sets the epoch of the claim this node holds. Sequence numbers start above every number an
+   * earlier owner could have used ({@code epoch << 32}), so stored keys never collide and older
+   * owners' messages sort first.
+   */
   public synchronized void epoch(long newEpoch) {
     this.epoch = newEpoch;
+    this.nextSeq = Math.max(nextSeq, newEpoch << 32);
   }
 
   public synchronized Outlet outlet() {
@@ -114,22 +121,51 @@ public final class Session {
   }
 
   /**
-   * Restores stored messages into a session created on this node for an existing durable session
-   * (its previous node is gone or handed it over). Must run before {@link #attach}.
+   * Merges stored messages into this session: those an earlier owner stored (taken over or
+   * adopted sessions) and those this node stored meanwhile. A message already held (same sequence
+   * number, or the same message id stored by both owners during a hand-over) is kept once.
+   * Messages the earlier owner had sent are re-sent first, with their packet ids.
    */
   public synchronized void restore(List<QueuedMessage> stored) {
+    Set<Long> seqs = new HashSet<>();
+    Set<Long> ids = new HashSet<>();
+    pending.forEach(o -> { seqs.add(o.seq); ids.add(o.message.id()); });
+    inflight.values().forEach(o -> { seqs.add(o.seq); ids.add(o.message.id()); });
+    List<Outbound> merged = new ArrayList<>(pending);
     stored.stream().sorted(Comparator.comparingLong(QueuedMessage::seq)).forEach(q -> {
+      long id = q.message().id();
+      if (seqs.contains(q.seq())) {
+        return; // stored by this node: already held
+      }
+      if (id != 0 && ids.contains(id)) {
+        store.remove(clientId, q.seq()); // the earlier owner's copy of a message both took
+        return;
+      }
+      seqs.add(q.seq());
+      ids.add(id);
       Outbound o = new Outbound(q.seq(), q.message(), q.qos(), true);
       nextSeq = Math.max(nextSeq, q.seq() + 1);
-      if (q.packetId() != 0 && q.phase() != Phase.QUEUED) {
+      if (q.packetId() != 0 && q.phase() != Phase.QUEUED && !usedPacketIds.contains(q.packetId())) {
         o.packetId = q.packetId();
         o.phase = q.phase();
         usedPacketIds.add(o.packetId);
         inflight.put(o.packetId, o);
       } else {
-        pending.add(o);
+        merged.add(o);
       }
     });
+    merged.sort(Comparator.comparingLong(o -> o.seq));
+    pending.clear();
+    pending.addAll(merged);
+  }
+
+  /** Completes once every store write issued so far has completed. */
+  public Future<Void> quiesce() {
+    List<Future<Void>> writes;
+    synchronized (this) {
+      writes = new ArrayList<>(outstanding);
+    }
+    return Future.join(writes).mapEmpty();
   }
 
   /**
@@ -153,6 +189,9 @@ public final class Session {
   public synchronized boolean detach(Outlet old) {
     if (outlet != old) {
       return false;
+    }
+    if (old == null && disconnectedAt != 0) {
+      return true;
     }
     outlet = null;
     disconnectedAt = System.currentTimeMillis();
@@ -223,7 +262,7 @@ public final class Session {
       }
       stored = o;
     }
-    return store.save(toQueued(stored))
+    return track(store.save(toQueued(stored)))
         .onSuccess(v -> stored(stored))
         .onFailure(e -> notStored(stored, e));
   }
@@ -257,7 +296,7 @@ public final class Session {
           assign(o);
           o.stored = false;
           // [MQTT-4.4.0-1] the packet id is stored before the PUBLISH is written
-          store.save(toQueued(o)).onComplete(ar -> {
+          track(store.save(toQueued(o))).onComplete(ar -> {
             if (ar.failed()) {
               // the message itself is stored; only its packet id is not: a resumed session
               // re-sends it under a new id (a possible duplicate, never a loss)
@@ -323,7 +362,7 @@ public final class Session {
     }
     o.phase = Phase.PUBREL_SENT;
     if (durable) {
-      store.save(toQueued(o)).onSuccess(v -> {
+      track(store.save(toQueued(o))).onSuccess(v -> {
         Outlet current = outlet();
         if (current != null) {
           current.writePubrel(packetId);
@@ -364,6 +403,16 @@ public final class Session {
   private void drop(Message message, String reason) {
     dropped.increment();
     log.warn("client={} event=message.dropped topic={} reason={}", clientId, message.topic(), reason);
+  }
+
+  private synchronized Future<Void> track(Future<Void> write) {
+    outstanding.add(write);
+    write.onComplete(ar -> untrack(write));
+    return write;
+  }
+
+  private synchronized void untrack(Future<Void> write) {
+    outstanding.remove(write);
   }
 
   private QueuedMessage toQueued(Outbound o) {

@@ -22,6 +22,10 @@ public final class SessionRegistry {
     return sessions.remove(session.clientId(), session);
   }
 
+  public List<Session> all() {
+    return List.copyOf(sessions.values());
+  }
+
   public int size() {
     return sessions.size();
   }

@@ -1,5 +1,6 @@
 package io.fleetmq.broker.session;
 
+import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
 import io.vertx.core.Future;
 import java.util.List;
@@ -17,9 +18,19 @@ public interface SessionStore {
 
   /**
    * Atomically claims the client id for this node with a new epoch; a durable claim keeps the
-   * stored subscriptions, a clean one drops them.
+   * stored subscriptions of a durable session, a clean one drops them. The will (or null) is
+   * stored so a survivor can publish it should this node die.
    */
-  Future<Claim> claim(String clientId, boolean durable);
+  Future<Claim> claim(String clientId, boolean durable, Message will);
+
+  /**
+   * Moves the session to this node if {@code fromNode} still owns it; completes with null when
+   * another node got there first.
+   */
+  Future<Claim> adopt(String clientId, String fromNode);
+
+  /** The records of the sessions a node owns (a query: for node loss and hand-over only). */
+  Future<List<SessionRecord>> ownedBy(String node);
 
   /** Replaces the stored subscriptions, unless a newer claim owns the session. */
   Future<Void> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions);

@@ -50,8 +50,18 @@ class SessionTest {
     }
 
     @Override
-    public Future<Claim> claim(String clientId, boolean durable) {
+    public Future<Claim> claim(String clientId, boolean durable, Message will) {
       return Future.succeededFuture(new Claim(null, 1));
+    }
+
+    @Override
+    public Future<Claim> adopt(String clientId, String fromNode) {
+      return Future.succeededFuture(null);
+    }
+
+    @Override
+    public Future<List<SessionRecord>> ownedBy(String node) {
+      return Future.succeededFuture(List.of());
     }
 
     @Override
@@ -119,6 +129,11 @@ class SessionTest {
     public String clientId() {
       return "c";
     }
+
+    @Override
+    public void disconnect() {
+      log.add("DISCONNECT");
+    }
   }
 
   private final List<String> log = new ArrayList<>();
@@ -126,8 +141,10 @@ class SessionTest {
   private final RecordingOutlet outlet = new RecordingOutlet(log);
   private final LongAdder dropped = new LongAdder();
 
+  private static long ids = 1000;
+
   private static Message msg(String topic, QoS qos) {
-    return new Message(1, topic, topic.getBytes(StandardCharsets.UTF_8), qos, false, "pub");
+    return new Message(ids++, topic, topic.getBytes(StandardCharsets.UTF_8), qos, false, "pub");
   }
 
   @Test
@@ -228,6 +245,24 @@ class SessionTest {
     assertThat(third.succeeded()).isTrue();
     assertThat(dropped.sum()).isEqualTo(1);
     assertThat(s.queuedCount()).isEqualTo(2);
+  }
+
+  @Test
+  void restore_mergesAnEarlierOwnersQueue_keepingOneCopyOfMessagesBothOwnersStored() {
+    Session s = new Session("c", true, store, 10, 100, dropped);
+    s.epoch(2); // this node's claim; the earlier owner held epoch 1
+    Message both = new Message(99, "both", new byte[0], QoS.AT_LEAST_ONCE, false, "p");
+    s.deliver(msg("mine", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE); // stored here during the move
+    s.deliver(both, QoS.AT_LEAST_ONCE);
+    store.completeAll();
+    s.restore(List.of(
+        new QueuedMessage("c", (1L << 32) + 1, msg("old", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE, 0, Phase.QUEUED),
+        new QueuedMessage("c", (1L << 32) + 2, both, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED)));
+    assertThat(store.removed).containsExactly((1L << 32) + 2); // the earlier owner's duplicate
+    s.attach(outlet);
+    store.completeAll();
+    assertThat(log).filteredOn(l -> l.startsWith("PUBLISH"))
+        .containsExactly("PUBLISH old id=1", "PUBLISH mine id=2", "PUBLISH both id=3");
   }
 
   @Test
