@@ -136,7 +136,11 @@ public final class ClusterTransport implements SessionOwners {
     List<Future<Object>> acks = new ArrayList<>(nodes.size());
     for (String node : nodes) {
       if (!node.equals(localNode)) {
-        acks.add(vertx.eventBus().request(routeAddress(node), body, routeOptions).map(m -> null));
+        // a node without the route address is leaving the cluster: it needs no route
+        acks.add(vertx.eventBus().request(routeAddress(node), body, routeOptions).map(m -> null)
+            .recover(e -> e instanceof io.vertx.core.eventbus.ReplyException re
+                && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+                ? Future.succeededFuture() : Future.failedFuture(e)));
       }
     }
     return Future.all(acks).mapEmpty();

@@ -43,6 +43,7 @@ public final class HazelcastSetup {
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     config.setProperty("hazelcast.phone.home.enabled", "false");
     config.setProperty("hazelcast.logging.type", "log4j2");
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(cfg.memberTimeoutSeconds()));
 
     NetworkConfig net = config.getNetworkConfig();
     String ip = resolve(cfg.clusterHost(), "cluster-host");

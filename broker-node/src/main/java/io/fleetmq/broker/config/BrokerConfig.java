@@ -25,6 +25,7 @@ public record BrokerConfig(
     int connectTimeoutSeconds,
     long sessionExpirySeconds,
     long clusterTimeoutSeconds,
+    int memberTimeoutSeconds,
     List<String> forbiddenFilters) {
 
   static BrokerConfig from(Map<Option, String> v) {
@@ -51,6 +52,7 @@ public record BrokerConfig(
         integer(v, Option.CONNECT_TIMEOUT),
         integer(v, Option.SESSION_EXPIRY),
         integer(v, Option.CLUSTER_TIMEOUT),
+        integer(v, Option.MEMBER_TIMEOUT),
         Option.list(v.get(Option.FORBIDDEN_FILTERS)));
   }
 

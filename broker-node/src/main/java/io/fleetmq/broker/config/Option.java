@@ -37,6 +37,8 @@ public enum Option {
   CONNECT_TIMEOUT("connect-timeout", Kind.POSITIVE, "10", "seconds a new connection has to send CONNECT"),
   SESSION_EXPIRY("session-expiry", Kind.POSITIVE, "7200",
       "seconds a durable session lives without a connection"),
+  MEMBER_TIMEOUT("member-timeout", Kind.POSITIVE, "15",
+      "seconds without a heartbeat after which a member counts as dead and its sessions are adopted"),
   CLUSTER_TIMEOUT("cluster-timeout", Kind.POSITIVE, "10",
       "seconds a publish waits for another node to take its copy before the publish fails"),
   FORBIDDEN_FILTERS("forbidden-filters", Kind.LIST, "",

@@ -158,8 +158,17 @@ final class ClientConnection implements Outlet {
         }
         return;
       }
+      if (session.discarded()) {
+        // another node claimed the id while this CONNECT was being set up: it wins
+        log.info("client={} event=connect.superseded", clientId);
+        endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
+        return;
+      }
       endpoint.accept(sessionPresent);
-      session.attach(this);
+      if (!session.attach(this)) {
+        endpoint.close();
+        return;
+      }
       if (socket != null) {
         socket.resume();
       }

@@ -172,7 +172,10 @@ public final class Session {
    * Connects the session to a client connection. Unacknowledged messages are re-sent first, with
    * DUP set and their original packet ids [MQTT-4.4.0-1], then queued messages in order.
    */
-  public synchronized void attach(Outlet newOutlet) {
+  public synchronized boolean attach(Outlet newOutlet) {
+    if (discarded) {
+      return false; // released to a newer claim meanwhile
+    }
     this.outlet = newOutlet;
     this.disconnectedAt = 0;
     for (Outbound o : inflight.values()) {
@@ -183,6 +186,7 @@ public final class Session {
       }
     }
     pump();
+    return true;
   }
 
   /** Disconnects the session from this outlet, if it is still the current one. */

@@ -4,9 +4,11 @@ import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.routing.Router;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,11 @@ public final class SessionHome {
   private final int maxInflight;
   private final int maxQueued;
   private final LongAdder dropped;
+  /** CONNECTs in progress here: a release for a newer epoch waits until they are done. */
+  private final Map<String, Pending> connecting = new ConcurrentHashMap<>();
+
+  private record Pending(Future<Long> claimed, Future<Void> done) {
+  }
 
   public SessionHome(String nodeId, SessionRegistry registry, Router router, SessionStore store, SessionOwners owners,
                      int maxInflight, int maxQueued, LongAdder dropped) {
@@ -66,7 +73,20 @@ public final class SessionHome {
    * node), taken over from another node, or new.
    */
   public Future<Connected> connect(String clientId, boolean durable, Message will) {
-    return store.claim(clientId, durable, will).compose(claim -> {
+    Promise<Long> claimed = Promise.promise();
+    Promise<Void> done = Promise.promise();
+    Pending pending = new Pending(claimed.future(), done.future());
+    connecting.put(clientId, pending);
+    Future<SessionStore.Claim> claim = store.claim(clientId, durable, will);
+    claim.onComplete(ar -> claimed.handle(ar.map(SessionStore.Claim::epoch)));
+    return setUp(clientId, durable, claim).onComplete(ar -> {
+      connecting.remove(clientId, pending);
+      done.complete();
+    });
+  }
+
+  private Future<Connected> setUp(String clientId, boolean durable, Future<SessionStore.Claim> claimed) {
+    return claimed.compose(claim -> {
       SessionRecord prev = claim.previous();
       long epoch = claim.epoch();
       Session local = registry.get(clientId);
@@ -122,6 +142,19 @@ public final class SessionHome {
    * store write already issued has completed.
    */
   public Future<Void> release(String clientId, long epoch) {
+    Pending pending = connecting.get(clientId);
+    if (pending == null) {
+      return releaseNow(clientId, epoch);
+    }
+    // a CONNECT here holds an older claim: let it finish, then release what it set up, so
+    // nothing it stores escapes the new owner (its claim is known quickly; its completion may
+    // wait on another node's release, which never waits on this one for an older epoch)
+    return pending.claimed().transform(ar -> ar.succeeded() && ar.result() < epoch
+        ? pending.done().transform(v -> releaseNow(clientId, epoch))
+        : releaseNow(clientId, epoch));
+  }
+
+  private Future<Void> releaseNow(String clientId, long epoch) {
     Session local = registry.get(clientId);
     if (local == null || local.epoch() >= epoch) {
       return Future.succeededFuture();
