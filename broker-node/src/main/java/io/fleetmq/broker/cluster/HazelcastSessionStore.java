@@ -176,6 +176,19 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   @Override
+  public Future<java.util.Set<Integer>> loadInbound(String clientId) {
+    return vertx.executeBlocking(() -> {
+      java.util.Set<Integer> ids = new java.util.HashSet<>();
+      for (String key : inbound.keySet(Predicates.partitionPredicate(clientId, Predicates.alwaysTrue()))) {
+        if (key.endsWith("@" + clientId)) {
+          ids.add(Integer.parseInt(key.substring(0, key.indexOf('@'))));
+        }
+      }
+      return ids;
+    }, false);
+  }
+
+  @Override
   public Future<Void> removeInbound(String clientId, int packetId) {
     return resume(inbound.deleteAsync(Maps.sessionKey(packetId, clientId))).mapEmpty();
   }

@@ -129,7 +129,11 @@ public final class SessionHome {
     return Future.all(subscribed)
         .compose(v -> releaseFrom == null ? Future.succeededFuture()
             : owners.release(releaseFrom, session.clientId(), session.epoch()))
-        .compose(v -> store.loadQueue(session.clientId()))
+        .compose(v -> store.loadInbound(session.clientId()))
+        .compose(inbound -> {
+          session.inboundQos2().addAll(inbound); // a re-sent QoS 2 PUBLISH is not routed again
+          return store.loadQueue(session.clientId());
+        })
         .map(queue -> {
           session.restore(queue);
           return null;

@@ -56,4 +56,7 @@ public interface SessionStore {
   Future<Void> addInbound(String clientId, int packetId);
 
   Future<Void> removeInbound(String clientId, int packetId);
+
+  /** Inbound QoS 2 packet ids still awaiting PUBREL (for a session moving to this node). */
+  Future<java.util.Set<Integer>> loadInbound(String clientId);
 }

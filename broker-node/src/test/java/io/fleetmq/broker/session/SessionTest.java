@@ -95,6 +95,11 @@ class SessionTest {
     }
 
     @Override
+    public Future<java.util.Set<Integer>> loadInbound(String c) {
+      return Future.succeededFuture(java.util.Set.of());
+    }
+
+    @Override
     public Future<Void> removeInbound(String c, int p) {
       return Future.succeededFuture();
     }
