@@ -103,6 +103,11 @@ public final class BrokerProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** SIGKILL: the node dies at once, as in a crash. */
+  public void kill9() throws InterruptedException {
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
   /** Sends SIGTERM. (Process.destroy() would also close the output pipe, losing the last lines.) */
   public void terminate() {
     process.toHandle().destroy();

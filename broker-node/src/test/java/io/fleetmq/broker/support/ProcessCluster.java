@@ -1,0 +1,99 @@
+package io.fleetmq.broker.support;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cluster of broker JVMs on 127.0.0.1 (fixed free ports, so a node can be restarted on the same
+ * ones), optionally behind HAProxy configured from cluster-config/haproxy.cfg.template.
+ */
+public final class ProcessCluster implements AutoCloseable {
+
+  public final BrokerProcess[] nodes;
+  private final int[] clusterPorts;
+  private final int[] mqttPorts;
+  private final String members;
+  private final String[] extra;
+  private Process haproxy;
+  public int lbPort;
+
+  public ProcessCluster(int size, String... extraArgs) throws Exception {
+    nodes = new BrokerProcess[size];
+    clusterPorts = new int[size];
+    mqttPorts = new int[size];
+    List<String> m = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      clusterPorts[i] = TestCluster.freePort();
+      mqttPorts[i] = TestCluster.freePort();
+      m.add("127.0.0.1:" + clusterPorts[i]);
+    }
+    members = String.join(",", m);
+    extra = extraArgs;
+    for (int i = 0; i < size; i++) {
+      nodes[i] = launch(i);
+    }
+    for (BrokerProcess n : nodes) {
+      n.awaitReady();
+    }
+  }
+
+  private BrokerProcess launch(int i) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--mqtt-host", "127.0.0.1", "--mqtt-port", String.valueOf(mqttPorts[i]),
+        "--http-host", "127.0.0.1", "--http-port", "0", "--cluster-port", String.valueOf(clusterPorts[i]),
+        "--cluster-members", members));
+    args.addAll(List.of(extra));
+    return BrokerProcess.run(java.util.Map.of(), args.toArray(String[]::new));
+  }
+
+  public int mqttPort(int i) {
+    return mqttPorts[i];
+  }
+
+  /** Starts node i again on its ports and waits until it is ready. */
+  public void restart(int i) throws Exception {
+    nodes[i] = launch(i);
+    nodes[i].awaitReady();
+  }
+
+  /** Puts HAProxy in front of every node; returns its port. */
+  public int startHaproxy() throws Exception {
+    Tools.require("/usr/sbin/haproxy");
+    lbPort = TestCluster.freePort();
+    Path template = Path.of(System.getProperty("maven.multiModuleProjectDirectory", ".."), "cluster-config",
+        "haproxy.cfg.template");
+    StringBuilder servers = new StringBuilder();
+    for (int i = 0; i < nodes.length; i++) {
+      servers.append("    server node").append(i).append(" 127.0.0.1:").append(mqttPorts[i]).append('\n');
+    }
+    String cfg = Files.readString(template).replace("__LB_PORT__", String.valueOf(lbPort))
+        .replace("__SERVERS__\n", servers.toString());
+    Path file = Files.createTempFile("haproxy", ".cfg");
+    Files.writeString(file, cfg);
+    haproxy = new ProcessBuilder("/usr/sbin/haproxy", "-f", file.toString(), "-db")
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    for (int i = 0; i < 50; i++) {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", lbPort)) {
+        return lbPort;
+      } catch (java.io.IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("haproxy did not start");
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (haproxy != null) {
+      haproxy.destroy();
+      haproxy.waitFor(10, TimeUnit.SECONDS);
+    }
+    for (BrokerProcess n : nodes) {
+      if (n != null && n.process.isAlive()) {
+        n.kill9(); // tests end fast; graceful stops are tested where they matter
+      }
+    }
+  }
+}
