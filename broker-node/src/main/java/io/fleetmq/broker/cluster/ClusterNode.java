@@ -44,7 +44,7 @@ public final class ClusterNode {
     this.nodeId = manager.getNodeId();
     this.transport = new ClusterTransport(vertx, manager, nodeId, cfg.clusterTimeoutSeconds() * 1000);
     this.sessions = new HazelcastSessionStore(vertx, hz, nodeId);
-    this.retained = new HazelcastRetainedStore(vertx, hz);
+    this.retained = new HazelcastRetainedStore(vertx, hz, transport::announceRetained);
     this.routes = new HazelcastRouteTable(vertx, hz, nodeId, transport::announceRoute);
     this.messageIds = hz.getFlakeIdGenerator(Maps.MESSAGE_IDS);
   }
@@ -88,7 +88,7 @@ public final class ClusterNode {
       }
     });
     BiConsumer<String, String> announced = routes::routeAnnounced;
-    return transport.start(deliverLocal, announced, home);
+    return transport.start(deliverLocal, announced, retained::topicAnnounced, home);
   }
 
   /** Removes a departed node from the route table. */
@@ -123,6 +123,11 @@ public final class ClusterNode {
   /** A cluster-unique message id; local to this member except when a new block is needed. */
   public long newMessageId() {
     return messageIds.newId();
+  }
+
+  /** The Hazelcast member, for tests and diagnostics inside this package's users' tests. */
+  public HazelcastInstance hazelcast() {
+    return hz;
   }
 
   public int memberCount() {

@@ -20,7 +20,7 @@ import java.util.function.Function;
  * Cross-node messages on the clustered event bus, one versioned address per node:
  * {@code broker.v1.node.<id>.deliver} carries publishes (one per node, the node replies once every
  * matching session there has taken it; the event bus itself is at-most-once) and
- * {@code broker.v1.node.<id>.route} carries route announcements.
+ * {@code broker.v1.node.<id>.route} carries route and new-retained-topic announcements.
  */
 public final class ClusterTransport implements SessionOwners {
 
@@ -62,7 +62,7 @@ public final class ClusterTransport implements SessionOwners {
 
   /** Starts consuming this node's addresses; completes once they are registered cluster-wide. */
   Future<Void> start(Function<Message, Future<Void>> deliverLocal, BiConsumer<String, String> routeAnnounced,
-                     SessionHome home) {
+                     java.util.function.Consumer<String> retainedAnnounced, SessionHome home) {
     EventBus eb = vertx.eventBus();
     MessageConsumer<Message> deliver = eb.consumer(deliverAddress(localNode), msg -> {
       received.increment();
@@ -75,7 +75,12 @@ public final class ClusterTransport implements SessionOwners {
       });
     });
     MessageConsumer<JsonObject> route = eb.consumer(routeAddress(localNode), msg -> {
-      routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"));
+      String retained = msg.body().getString("retained");
+      if (retained != null) {
+        retainedAnnounced.accept(retained);
+      } else {
+        routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"));
+      }
       msg.reply(null);
     });
     MessageConsumer<JsonObject> release = eb.consumer(releaseAddress(localNode), msg ->
@@ -128,11 +133,19 @@ public final class ClusterTransport implements SessionOwners {
 
   /** Tells every other node that this node routes the filter; completes when all applied it. */
   Future<Void> announceRoute(String filter) {
+    return announce(new JsonObject().put("filter", filter).put("node", localNode));
+  }
+
+  /** Tells every other node about a newly retained topic; completes when all indexed it. */
+  Future<Void> announceRetained(String topic) {
+    return announce(new JsonObject().put("retained", topic));
+  }
+
+  private Future<Void> announce(JsonObject body) {
     List<String> nodes = clusterManager.getNodes();
     if (nodes.size() <= 1) {
       return Future.succeededFuture();
     }
-    JsonObject body = new JsonObject().put("filter", filter).put("node", localNode);
     List<Future<Object>> acks = new ArrayList<>(nodes.size());
     for (String node : nodes) {
       if (!node.equals(localNode)) {

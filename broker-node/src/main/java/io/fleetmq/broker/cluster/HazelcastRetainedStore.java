@@ -13,7 +13,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Retained messages in {@code broker.retained}, one entry per topic, written through an entry
@@ -26,10 +25,27 @@ public final class HazelcastRetainedStore implements RetainedStore {
   private final Vertx vertx;
   private final IMap<String, Message> map;
   private final TopicTrie<String, Boolean> index = new TopicTrie<>();
+  private final java.util.function.Function<String, Future<Void>> announce;
+  private final java.util.concurrent.atomic.LongAdder entriesRead = new java.util.concurrent.atomic.LongAdder();
 
-  public HazelcastRetainedStore(Vertx vertx, HazelcastInstance hz) {
+  /**
+   * @param announce tells every other node about a newly retained topic name and completes when
+   *                 all have indexed it, so a wildcard SUBSCRIBE anywhere after the PUBACK finds it
+   */
+  public HazelcastRetainedStore(Vertx vertx, HazelcastInstance hz, java.util.function.Function<String, Future<Void>> announce) {
     this.vertx = vertx;
     this.map = hz.getMap(Maps.RETAINED);
+    this.announce = announce;
+  }
+
+  /** Indexes a topic another node announced (idempotent). */
+  void topicAnnounced(String topic) {
+    index.put(topic, topic, Boolean.TRUE);
+  }
+
+  /** Retained entries read by SUBSCRIBEs on this node, for tests and metrics. */
+  public long entriesRead() {
+    return entriesRead.sum();
   }
 
   /** Registers the index listener, then loads the topics already retained. Blocking: call at startup. */
@@ -60,20 +76,22 @@ public final class HazelcastRetainedStore implements RetainedStore {
     return Future.fromCompletionStage(
             map.submitToKey(topic, new Processors.SetRetained(delete ? null : message)),
             vertx.getOrCreateContext())
-        .onSuccess(v -> {
-          // this node's index is current before the publisher is acknowledged
+        .compose(created -> {
+          // this node's index is current before the publisher is acknowledged, and so is every
+          // other node's when the topic is new (an update of a known topic is read fresh anyway)
           if (delete) {
             index.remove(topic, topic);
-          } else {
-            index.put(topic, topic, Boolean.TRUE);
+            return Future.succeededFuture();
           }
-        })
-        .mapEmpty();
+          index.put(topic, topic, Boolean.TRUE);
+          return created ? announce.apply(topic) : Future.succeededFuture();
+        });
   }
 
   @Override
   public Future<List<Message>> match(String filter) {
     if (!Topics.hasWildcard(filter)) {
+      entriesRead.increment();
       return Future.fromCompletionStage(map.getAsync(filter), vertx.getOrCreateContext())
           .map(m -> m == null ? List.of() : List.of(m));
     }
@@ -82,6 +100,7 @@ public final class HazelcastRetainedStore implements RetainedStore {
     if (topics.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
+    entriesRead.add(topics.size());
     List<Future<Message>> reads = new ArrayList<>(topics.size());
     for (String topic : topics) {
       reads.add(Future.fromCompletionStage(map.getAsync(topic), vertx.getOrCreateContext()));
@@ -103,9 +122,5 @@ public final class HazelcastRetainedStore implements RetainedStore {
     int[] n = {0};
     index.matchFilter("#", (t, p) -> n[0]++);
     return n[0];
-  }
-
-  Map<String, Message> snapshot() {
-    return Map.copyOf(map);
   }
 }

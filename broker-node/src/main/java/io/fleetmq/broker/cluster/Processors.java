@@ -302,10 +302,12 @@ final class Processors {
       this.message = message;
     }
 
+    /** Returns true when the topic had no retained message before (a new name for the indexes). */
     @Override
     public Boolean process(Map.Entry<String, Message> entry) {
+      boolean created = entry.getValue() == null && message != null;
       entry.setValue(message);
-      return true;
+      return created;
     }
 
     @Override
