@@ -292,23 +292,29 @@ public final class Session {
       return;
     }
     if (durable) {
+      // packet ids go out in queue order: walk the assigned head of the queue (at most a window's
+      // worth) and stop at the first message that cannot be assigned yet
       for (Outbound o : pending) {
         if (inflight.size() + assignedInPending >= maxInflight) {
           break;
         }
-        if (o.packetId == 0 && o.stored) {
-          assign(o);
-          o.stored = false;
-          // [MQTT-4.4.0-1] the packet id is stored before the PUBLISH is written
-          track(store.save(toQueued(o))).onComplete(ar -> {
-            if (ar.failed()) {
-              // the message itself is stored; only its packet id is not: a resumed session
-              // re-sends it under a new id (a possible duplicate, never a loss)
-              log.warn("client={} event=packet_id.store_failed reason={}", clientId, ar.cause().toString());
-            }
-            stored(o);
-          });
+        if (o.packetId != 0) {
+          continue;
         }
+        if (!o.stored) {
+          break;
+        }
+        assign(o);
+        o.stored = false;
+        // [MQTT-4.4.0-1] the packet id is stored before the PUBLISH is written
+        track(store.save(toQueued(o))).onComplete(ar -> {
+          if (ar.failed()) {
+            // the message itself is stored; only its packet id is not: a resumed session
+            // re-sends it under a new id (a possible duplicate, never a loss)
+            log.warn("client={} event=packet_id.store_failed reason={}", clientId, ar.cause().toString());
+          }
+          stored(o);
+        });
       }
     }
     while (!pending.isEmpty() && inflight.size() < maxInflight) {
