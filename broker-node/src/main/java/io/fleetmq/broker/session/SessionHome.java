@@ -177,10 +177,11 @@ public final class SessionHome {
   public Future<Void> discard(Session session, boolean clearStored) {
     session.discard();
     registry.remove(session);
-    Future<Void> unsubscribed = router.unsubscribeAll(session);
+    // its store writes complete before anyone loads (or clears) the stored queue after this
+    Future<Void> settled = session.quiesce().compose(v -> router.unsubscribeAll(session));
     return session.durable() && clearStored
-        ? unsubscribed.compose(v -> session.quiesce()).compose(v -> store.clearMessages(session.clientId()))
-        : unsubscribed;
+        ? settled.compose(v -> store.clearMessages(session.clientId()))
+        : settled;
   }
 
   /**
