@@ -143,7 +143,10 @@ final class ClientConnection implements Outlet {
     if (socket != null) {
       socket.pause();
     }
-    services.home().connect(clientId, durable, willMessage()).map(connected -> {
+    // bounded: a claim that cannot complete (an unreachable old owner) is refused, and retried by the client
+    long limit = 2 * services.config().clusterTimeoutSeconds();
+    services.home().connect(clientId, durable, willMessage()).timeout(limit, java.util.concurrent.TimeUnit.SECONDS)
+        .map(connected -> {
       session = connected.session();
       return connected.present() && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
     }).onSuccess(sessionPresent -> {

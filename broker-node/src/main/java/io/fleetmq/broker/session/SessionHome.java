@@ -101,32 +101,41 @@ public final class SessionHome {
         local.epoch(epoch);
         return Future.all(done).map(new Connected(local, true));
       }
+      Session session;
+      boolean present = durable && prev != null && prev.durable();
+      if (present) {
+        // the stale local copy (if any) goes only once the new session routes its filters, so a
+        // message published meanwhile always has a session on some node to take it
+        session = newSession(clientId, true, epoch);
+        log.info("client={} event=session.takeover from={}", clientId, prevOwner);
+        return Future.all(done)
+            .compose(v -> moveIn(session, prev.subscriptions(), local, remote ? prevOwner : null))
+            .map(new Connected(session, true));
+      }
       if (local != null) {
         done.add(discard(local, !durable));
       }
-      Session session = newSession(clientId, durable, epoch);
-      boolean present = durable && prev != null && prev.durable();
-      if (!present) {
-        if (remote) {
-          done.add(owners.release(prevOwner, clientId, epoch));
-        }
-        if (prev != null && prev.durable() && local == null) {
-          done.add(store.clearMessages(clientId)); // clean session 1 discards the stored one
-        }
-        return Future.all(done).map(new Connected(session, false));
+      session = newSession(clientId, durable, epoch);
+      if (remote) {
+        done.add(owners.release(prevOwner, clientId, epoch));
       }
-      log.info("client={} event=session.takeover from={}", clientId, prevOwner);
-      return Future.all(done)
-          .compose(v -> moveIn(session, prev.subscriptions(), remote ? prevOwner : null))
-          .map(new Connected(session, true));
+      if (prev != null && prev.durable() && local == null) {
+        done.add(store.clearMessages(clientId)); // clean session 1 discards the stored one
+      }
+      return Future.all(done).map(new Connected(session, false));
     });
   }
 
-  /** Subscribes the moved session's filters, has the old owner let go, then loads its queue. */
-  private Future<Void> moveIn(Session session, Map<String, QoS> subscriptions, String releaseFrom) {
+  /**
+   * Subscribes the moved session's filters, lets go of a stale copy on this node, has the old
+   * owner let go of its copy, then loads the stored queue.
+   */
+  private Future<Void> moveIn(Session session, Map<String, QoS> subscriptions, Session staleLocal,
+                              String releaseFrom) {
     List<Future<Void>> subscribed = new ArrayList<>();
     subscriptions.forEach((filter, qos) -> subscribed.add(router.subscribe(session, filter, qos)));
     return Future.all(subscribed)
+        .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal, false))
         .compose(v -> releaseFrom == null ? Future.succeededFuture()
             : owners.release(releaseFrom, session.clientId(), session.epoch()))
         .compose(v -> store.loadInbound(session.clientId()))
@@ -204,7 +213,7 @@ public final class SessionHome {
       Session session = newSession(clientId, true, claim.epoch());
       session.detach(null); // offline: the expiry clock runs from now
       log.info("client={} event=session.adopted from={}", clientId, fromNode);
-      return moveIn(session, prev.subscriptions(), fromAlive ? fromNode : null).compose(v -> will);
+      return moveIn(session, prev.subscriptions(), null, fromAlive ? fromNode : null).compose(v -> will);
     });
   }
 
