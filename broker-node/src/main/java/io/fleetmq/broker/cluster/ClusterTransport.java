@@ -117,7 +117,9 @@ public final class ClusterTransport implements SessionOwners {
   @Override
   public Future<Void> release(String node, String clientId, long epoch) {
     JsonObject body = new JsonObject().put("clientId", clientId).put("epoch", epoch);
-    return vertx.eventBus().request(releaseAddress(node), body, routeOptions).mapEmpty();
+    // no handler means the node has left (its addresses are gone from the cluster): nothing to release
+    return vertx.eventBus().request(releaseAddress(node), body, routeOptions).<Void>mapEmpty()
+        .recover(e -> noHandlers(e) ? Future.succeededFuture() : Future.failedFuture(e));
   }
 
   @Override
@@ -151,12 +153,15 @@ public final class ClusterTransport implements SessionOwners {
       if (!node.equals(localNode)) {
         // a node without the route address is leaving the cluster: it needs no route
         acks.add(vertx.eventBus().request(routeAddress(node), body, routeOptions).map(m -> null)
-            .recover(e -> e instanceof io.vertx.core.eventbus.ReplyException re
-                && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
-                ? Future.succeededFuture() : Future.failedFuture(e)));
+            .recover(e -> noHandlers(e) ? Future.succeededFuture() : Future.failedFuture(e)));
       }
     }
     return Future.all(acks).mapEmpty();
+  }
+
+  private static boolean noHandlers(Throwable e) {
+    return e instanceof io.vertx.core.eventbus.ReplyException re
+        && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS;
   }
 
   /** Deliveries this node received from other nodes. */

@@ -110,7 +110,10 @@ public final class SessionHome {
         log.info("client={} event=session.takeover from={}", clientId, prevOwner);
         return Future.all(done)
             .compose(v -> moveIn(session, prev.subscriptions(), local, remote ? prevOwner : null))
-            .map(new Connected(session, true));
+            .map(new Connected(session, true))
+            // a half-built session must not be resumed by the client's next attempt: drop it
+            // (the stored queue stays for that attempt to load)
+            .recover(e -> discard(session, false).transform(ar -> Future.failedFuture(e)));
       }
       if (local != null) {
         done.add(discard(local, !durable));
