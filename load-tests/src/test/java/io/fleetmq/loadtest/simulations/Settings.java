@@ -28,9 +28,16 @@ final class Settings {
         .keepAlive(60);
   }
 
-  /** The pause between two publishes of one publisher, for a total rate shared by {@code publishers}. */
+  /**
+   * The pace of one publisher, for a total rate shared by {@code publishers}. Gatling paces in
+   * whole milliseconds: above 2,000 messages per second per publisher there is no pacing (as fast
+   * as acknowledgements allow); below it the period is rounded to the nearest millisecond.
+   */
   static Duration pace(int publishers) {
     double perPublisher = Math.max(0.01, (double) RATE / Math.max(1, publishers));
-    return Duration.ofNanos((long) (1_000_000_000L / perPublisher));
+    if (perPublisher >= 2000) {
+      return Duration.ZERO;
+    }
+    return Duration.ofMillis(Math.max(1, Math.round(1000 / perPublisher)));
   }
 }
