@@ -79,33 +79,40 @@ public final class TopicTrie<K, V> {
 
   /** Visits every entry whose filter matches the topic name. */
   public void match(String topic, BiConsumer<K, V> visitor) {
-    String[] levels = topic.split("/", -1);
     // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'
-    boolean system = topic.startsWith("$");
-    match(root, levels, 0, system, visitor);
+    boolean system = !topic.isEmpty() && topic.charAt(0) == '$';
+    match(root, topic, 0, true, system, visitor);
   }
 
-  private void match(Node<K, V> node, String[] levels, int i, boolean system, BiConsumer<K, V> visitor) {
-    boolean first = i == 0;
-    if (!(first && system)) {
+  /**
+   * @param pos start of the current level in the topic, or -1 once every level is consumed
+   *            (levels are found by scanning for '/', without splitting the topic)
+   */
+  private void match(Node<K, V> node, String topic, int pos, boolean first, boolean system,
+                     BiConsumer<K, V> visitor) {
+    boolean wildcardsAllowed = !(first && system);
+    if (wildcardsAllowed) {
       // '#' matches the parent level and any number of child levels [MQTT-4.7.1-2]
       Node<K, V> multi = node.children.get("#");
       if (multi != null) {
         multi.entries.forEach(visitor);
       }
     }
-    if (i == levels.length) {
+    if (pos < 0) {
       node.entries.forEach(visitor);
       return;
     }
-    Node<K, V> exact = node.children.get(levels[i]);
+    int end = topic.indexOf('/', pos);
+    String level = end < 0 ? topic.substring(pos) : topic.substring(pos, end);
+    int next = end < 0 ? -1 : end + 1;
+    Node<K, V> exact = node.children.get(level);
     if (exact != null) {
-      match(exact, levels, i + 1, system, visitor);
+      match(exact, topic, next, false, system, visitor);
     }
-    if (!(first && system)) {
+    if (wildcardsAllowed) {
       Node<K, V> single = node.children.get("+");
       if (single != null) {
-        match(single, levels, i + 1, system, visitor);
+        match(single, topic, next, false, system, visitor);
       }
     }
   }

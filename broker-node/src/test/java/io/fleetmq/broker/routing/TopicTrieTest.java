@@ -42,6 +42,16 @@ class TopicTrieTest {
   }
 
   @Test
+  void emptyLevels_areLevels() {
+    trie.put("a/+", "a-plus", 0);
+    trie.put("+/+", "plus-plus", 0);
+    trie.put("/", "slash", 0);
+    assertThat(matches("a/")).containsExactlyInAnyOrder("a-plus", "plus-plus");
+    assertThat(matches("/")).containsExactlyInAnyOrder("plus-plus", "slash");
+    assertThat(matches("a")).isEmpty();
+  }
+
+  @Test
   void hash_matchesParentAndAllChildLevels() {
     trie.put("sport/#", "s1", 0);
     trie.put("#", "all", 0);
