@@ -57,7 +57,9 @@ public final class Broker {
       home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
           config.maxInflight(), config.maxQueuedMessages(), dropped);
       services = new BrokerServices(config, router, home, node.sessionStore(), node::newMessageId, dropped);
-      return HealthServer.start(vertx, config, this::state)
+      io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
+          node.retainedStore()::indexedTopics, node.transport()::received, node::memberCount);
+      return HealthServer.start(vertx, config, this::state, node::migrating, node::metricsRegistry)
           .compose(server -> {
             http = server;
             return node.serve(router::deliverLocal, home, this::nodeLeft);

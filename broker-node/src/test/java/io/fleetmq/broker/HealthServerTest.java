@@ -17,18 +17,23 @@ import org.junit.jupiter.api.Test;
 class HealthServerTest {
 
   @Test
-  void ready_is503BeforeReadyAndWhileStopping_and200WhenReady() throws Exception {
+  void ready_is503BeforeReady_duringMigrations_andWhileStopping_and200WhenReady() throws Exception {
     Vertx vertx = Vertx.vertx();
     AtomicReference<Broker.State> state = new AtomicReference<>(Broker.State.STARTING);
     try {
       BrokerConfig config = BrokerConfig.of("http-host", "127.0.0.1", "http-port", "0");
-      HttpServer server = TestBroker.await(HealthServer.start(vertx, config, state::get));
+      java.util.concurrent.atomic.AtomicBoolean migrating = new java.util.concurrent.atomic.AtomicBoolean();
+      HttpServer server = TestBroker.await(HealthServer.start(vertx, config, state::get, migrating::get, () -> null));
       HttpClient http = HttpClient.newHttpClient();
       URI ready = URI.create("http://127.0.0.1:" + server.actualPort() + "/health/ready");
       URI live = URI.create("http://127.0.0.1:" + server.actualPort() + "/health/live");
       assertThat(status(http, ready)).isEqualTo(503);
       assertThat(status(http, live)).isEqualTo(200);
       state.set(Broker.State.READY);
+      assertThat(status(http, ready)).isEqualTo(200);
+      migrating.set(true); // partitions (and backups) still moving after a join
+      assertThat(status(http, ready)).isEqualTo(503);
+      migrating.set(false);
       assertThat(status(http, ready)).isEqualTo(200);
       state.set(Broker.State.STOPPING);
       assertThat(status(http, ready)).isEqualTo(503);

@@ -36,6 +36,41 @@ public final class ClusterNode {
   private final HazelcastRetainedStore retained;
   private final HazelcastRouteTable routes;
   private final FlakeIdGenerator messageIds;
+  private io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry;
+  private final Migrations migrations = new Migrations();
+
+  /** Tracks partition migrations (after a member joins or leaves) without a blocking call. */
+  private static final class Migrations implements com.hazelcast.partition.MigrationListener {
+    private volatile boolean running;
+
+    @Override
+    public void migrationStarted(com.hazelcast.partition.MigrationState state) {
+      running = true;
+    }
+
+    @Override
+    public void migrationFinished(com.hazelcast.partition.MigrationState state) {
+      running = false;
+    }
+
+    @Override
+    public void replicaMigrationCompleted(com.hazelcast.partition.ReplicaMigrationEvent event) {
+    }
+
+    @Override
+    public void replicaMigrationFailed(com.hazelcast.partition.ReplicaMigrationEvent event) {
+    }
+  }
+
+  /** True while Hazelcast moves partitions (and their backups) between members. */
+  public boolean migrating() {
+    return migrations.running;
+  }
+
+  /** This node's metrics registry (Vert.x, JVM and broker meters), in Prometheus format. */
+  public io.micrometer.prometheusmetrics.PrometheusMeterRegistry metricsRegistry() {
+    return registry;
+  }
 
   private ClusterNode(Vertx vertx, HazelcastClusterManager manager, BrokerConfig cfg) {
     this.vertx = vertx;
@@ -52,12 +87,21 @@ public final class ClusterNode {
   /** Starts the Hazelcast member and the clustered Vert.x instance on it. */
   public static Future<ClusterNode> join(BrokerConfig cfg) {
     HazelcastClusterManager manager = new HazelcastClusterManager(HazelcastSetup.build(cfg));
-    VertxOptions options = new VertxOptions().setEventBusOptions(
-        new EventBusOptions().setHost(cfg.eventbusHost()).setPort(cfg.eventbusPort()));
-    return Vertx.builder().with(options).withClusterManager(manager).buildClustered()
+    // one registry per node, so nodes sharing a JVM (tests) keep their figures apart
+    String registryName = "fleetmq-" + java.util.UUID.randomUUID();
+    VertxOptions options = new VertxOptions()
+        .setEventBusOptions(new EventBusOptions().setHost(cfg.eventbusHost()).setPort(cfg.eventbusPort()))
+        .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true)
+            .setRegistryName(registryName)
+            .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true)));
+    return Vertx.builder().with(options).withClusterManager(manager)
+        .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory()).buildClustered()
         .compose(vertx -> {
           ClusterTransport.registerCodecs(vertx.eventBus());
           ClusterNode node = new ClusterNode(vertx, manager, cfg);
+          node.registry = (io.micrometer.prometheusmetrics.PrometheusMeterRegistry)
+              io.vertx.micrometer.backends.BackendRegistries.getNow(registryName);
+          node.hz.getPartitionService().addMigrationListener(node.migrations);
           return vertx.executeBlocking(() -> {
             node.retained.start();
             node.routes.start();

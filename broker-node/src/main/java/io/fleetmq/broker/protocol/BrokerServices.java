@@ -19,11 +19,13 @@ public record BrokerServices(
     LongSupplier messageIds,
     Set<String> forbiddenFilters,
     AtomicInteger connections,
-    LongAdder dropped) {
+    LongAdder dropped,
+    ProtocolStats stats) {
 
   public BrokerServices(BrokerConfig config, Router router, SessionHome home, SessionStore store,
                         LongSupplier messageIds, LongAdder dropped) {
-    this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), dropped);
+    this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), dropped,
+        new ProtocolStats());
   }
 
   public SessionRegistry registry() {

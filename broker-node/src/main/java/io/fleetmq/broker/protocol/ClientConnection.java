@@ -117,6 +117,7 @@ final class ClientConnection implements Outlet {
 
   private void establish() {
     services.connections().incrementAndGet();
+    services.stats().connects.increment();
     counted = true;
     endpoint.publishAutoAck(false);
     endpoint.subscriptionAutoAck(false);
@@ -211,6 +212,8 @@ final class ClientConnection implements Outlet {
     }
     long id = qos == QoS.AT_MOST_ONCE ? 0 : services.messageIds().getAsLong();
     Message message = new Message(id, topic, msg.payload().getBytes(), qos, msg.isRetain(), clientId);
+    services.stats().received[qos.value()].increment();
+    services.stats().bytesReceived.add(message.payload().length);
     switch (qos) {
       case AT_MOST_ONCE -> services.router().publish(message)
           .onFailure(e -> log.warn("client={} event=publish.failed topic={} reason=\"{}\"", clientId, topic, e.toString()));
@@ -323,6 +326,7 @@ final class ClientConnection implements Outlet {
     closed = true;
     if (counted) {
       services.connections().decrementAndGet();
+      services.stats().disconnects.increment();
     }
     MqttWill will = endpoint.will();
     if (!disconnectReceived && will != null && will.isWillFlag()) {
@@ -395,6 +399,8 @@ final class ClientConnection implements Outlet {
     if (qos == QoS.AT_MOST_ONCE) {
       unflushed.incrementAndGet();
     }
+    services.stats().sent[qos.value()].increment();
+    services.stats().bytesSent.add(payload.length);
     runOnOwnContext(() -> {
       if (closed) {
         return;
