@@ -37,6 +37,7 @@ public final class Broker {
   private String listenerDeployment;
   private int mqttPort;
   private long expiryTimer = -1;
+  private long sysTimer = -1;
 
   private Broker(BrokerConfig config) {
     this.config = config;
@@ -68,6 +69,10 @@ public final class Broker {
           .onSuccess(v -> {
             long sweep = Math.max(250, Math.min(60_000, config.sessionExpirySeconds() * 1000 / 4));
             expiryTimer = vertx.setPeriodic(sweep, t -> expireSessions());
+            io.fleetmq.broker.metrics.SysTopics sys = new io.fleetmq.broker.metrics.SysTopics(node.nodeId(), services,
+                router, node::reportStats, node::oldestMember);
+            sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
+                .onFailure(e -> log.debug("event=sys.failed reason=\"{}\"", e.toString())));
             state.set(State.READY);
             log.info("event=broker.ready node={} mqtt={}:{} cluster={} eventbus={} http={}:{} members={}",
                 node.nodeId(), config.mqttHost(), mqttPort, node.clusterAddress(), node.eventBusAddress(),
@@ -141,6 +146,9 @@ public final class Broker {
     Vertx vertx = cluster.vertx();
     if (expiryTimer >= 0) {
       vertx.cancelTimer(expiryTimer);
+    }
+    if (sysTimer >= 0) {
+      vertx.cancelTimer(sysTimer);
     }
     Future<Void> listeners = listenerDeployment == null ? Future.succeededFuture() : vertx.undeploy(listenerDeployment);
     io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise(); // bound to no event loop

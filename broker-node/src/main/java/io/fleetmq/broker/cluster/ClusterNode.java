@@ -67,6 +67,34 @@ public final class ClusterNode {
     return migrations.running;
   }
 
+  /** True when this node is the oldest member (the one that publishes cluster-wide $SYS values). */
+  public boolean oldestMember() {
+    return hz.getCluster().getMembers().iterator().next().localMember();
+  }
+
+  /**
+   * Records this node's $SYS values in {@code broker.node-stats} and returns the sums over every
+   * current member's last report.
+   */
+  public Future<java.util.Map<String, Long>> reportStats(java.util.Map<String, Long> mine) {
+    com.hazelcast.map.IMap<String, String> stats = hz.getMap(Maps.NODE_STATS);
+    String encoded = new io.vertx.core.json.JsonObject(new java.util.HashMap<>(mine)).encode();
+    return Future.fromCompletionStage(stats.setAsync(nodeId, encoded), vertx.getOrCreateContext())
+        .compose(v -> vertx.executeBlocking(() -> {
+          java.util.Set<String> members = new java.util.HashSet<>(manager.getNodes());
+          java.util.Map<String, Long> sums = new java.util.LinkedHashMap<>();
+          for (var e : stats.entrySet()) {
+            if (!members.contains(e.getKey())) {
+              stats.delete(e.getKey()); // a departed node's report
+              continue;
+            }
+            new io.vertx.core.json.JsonObject(e.getValue()).forEach(f ->
+                sums.merge(f.getKey(), ((Number) f.getValue()).longValue(), Long::sum));
+          }
+          return sums;
+        }, false));
+  }
+
   /** This node's metrics registry (Vert.x, JVM and broker meters), in Prometheus format. */
   public io.micrometer.prometheusmetrics.PrometheusMeterRegistry metricsRegistry() {
     return registry;

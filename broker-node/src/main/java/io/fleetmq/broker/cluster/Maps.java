@@ -8,6 +8,7 @@ final class Maps {
   static final String RETAINED = "broker.retained";
   static final String ROUTES = "broker.routes";
   static final String MESSAGE_IDS = "broker.message-ids";
+  static final String NODE_STATS = "broker.node-stats";
 
   private Maps() {
   }

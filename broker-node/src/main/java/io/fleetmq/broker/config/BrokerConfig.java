@@ -26,6 +26,7 @@ public record BrokerConfig(
     long sessionExpirySeconds,
     long clusterTimeoutSeconds,
     int memberTimeoutSeconds,
+    int sysIntervalSeconds,
     List<String> forbiddenFilters) {
 
   static BrokerConfig from(Map<Option, String> v) {
@@ -53,6 +54,7 @@ public record BrokerConfig(
         integer(v, Option.SESSION_EXPIRY),
         integer(v, Option.CLUSTER_TIMEOUT),
         integer(v, Option.MEMBER_TIMEOUT),
+        integer(v, Option.SYS_INTERVAL),
         Option.list(v.get(Option.FORBIDDEN_FILTERS)));
   }
 
