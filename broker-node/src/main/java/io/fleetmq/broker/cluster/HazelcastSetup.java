@@ -54,7 +54,18 @@ public final class HazelcastSetup {
       net.setPublicAddress(ip + ":" + port);
     }
     JoinConfig join = net.getJoin();
-    if (join.getKubernetesConfig().isEnabled()) {
+    if (cfg.clusterDiscovery().equals("kubernetes")) {
+      if (cfg.kubernetesServiceDns().isEmpty()) {
+        throw new ConfigException("cluster-discovery kubernetes needs kubernetes-service-dns");
+      }
+      join.getMulticastConfig().setEnabled(false);
+      join.getAutoDetectionConfig().setEnabled(false);
+      join.getTcpIpConfig().setEnabled(false);
+      join.getKubernetesConfig().setEnabled(true).setProperty("service-dns", cfg.kubernetesServiceDns())
+          .setProperty("service-port", String.valueOf(port));
+    } else if (!cfg.clusterDiscovery().equals("tcp-ip")) {
+      throw new ConfigException("invalid value '" + cfg.clusterDiscovery() + "' for cluster-discovery: tcp-ip or kubernetes");
+    } else if (join.getKubernetesConfig().isEnabled()) {
       join.getTcpIpConfig().setEnabled(false);
     } else {
       join.getMulticastConfig().setEnabled(false);
