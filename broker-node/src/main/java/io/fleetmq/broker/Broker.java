@@ -150,7 +150,8 @@ public final class Broker {
     if (sysTimer >= 0) {
       vertx.cancelTimer(sysTimer);
     }
-    Future<Void> listeners = listenerDeployment == null ? Future.succeededFuture() : vertx.undeploy(listenerDeployment);
+    Future<Void> listeners = drain(vertx)
+        .compose(v -> listenerDeployment == null ? Future.succeededFuture() : vertx.undeploy(listenerDeployment));
     io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise(); // bound to no event loop
     listeners
         .compose(v -> home == null ? Future.succeededFuture() : home.handOverAll())
@@ -161,6 +162,41 @@ public final class Broker {
           stopped.handle(left);
         }));
     return stopped.future();
+  }
+
+  /**
+   * Disconnects this node's clients spread evenly over {@code drain-period}, refusing new CONNECTs
+   * meanwhile (CONNACK 3), so they reconnect through the load balancer to other nodes without a
+   * thundering herd. The disconnects are not DISCONNECT packets: MQTT 3.1.1 has the wills published.
+   */
+  private Future<Void> drain(Vertx vertx) {
+    if (services == null) {
+      return Future.succeededFuture();
+    }
+    services.draining().set(true);
+    java.util.List<io.fleetmq.broker.session.Outlet> connected = services.registry().all().stream()
+        .map(Session::outlet).filter(java.util.Objects::nonNull).toList();
+    if (connected.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    long periodMillis = config.drainPeriodSeconds() * 1000L;
+    int ticks = (int) Math.max(1, Math.min(connected.size(), periodMillis / 100));
+    log.info("event=drain.start clients={} period_s={}", connected.size(), config.drainPeriodSeconds());
+    io.vertx.core.Promise<Void> drained = io.vertx.core.Promise.promise();
+    int[] next = {0};
+    int[] tick = {0};
+    vertx.setPeriodic(periodMillis / ticks, id -> {
+      tick[0]++;
+      int until = (int) ((long) connected.size() * tick[0] / ticks);
+      while (next[0] < until) {
+        connected.get(next[0]++).disconnect();
+      }
+      if (tick[0] >= ticks) {
+        vertx.cancelTimer(id);
+        drained.complete();
+      }
+    });
+    return drained.future();
   }
 
   public State state() {

@@ -29,6 +29,7 @@ public record BrokerConfig(
     long clusterTimeoutSeconds,
     int memberTimeoutSeconds,
     int sysIntervalSeconds,
+    int drainPeriodSeconds,
     List<String> forbiddenFilters) {
 
   static BrokerConfig from(Map<Option, String> v) {
@@ -59,6 +60,7 @@ public record BrokerConfig(
         integer(v, Option.CLUSTER_TIMEOUT),
         integer(v, Option.MEMBER_TIMEOUT),
         integer(v, Option.SYS_INTERVAL),
+        integer(v, Option.DRAIN_PERIOD),
         Option.list(v.get(Option.FORBIDDEN_FILTERS)));
   }
 

@@ -45,6 +45,8 @@ public enum Option {
       "seconds without a heartbeat after which a member counts as dead and its sessions are adopted"),
   CLUSTER_TIMEOUT("cluster-timeout", Kind.POSITIVE, "10",
       "seconds a publish waits for another node to take its copy before the publish fails"),
+  DRAIN_PERIOD("drain-period", Kind.POSITIVE, "10",
+      "seconds over which a stopping node disconnects its clients, spread evenly, so they reconnect elsewhere gradually"),
   SYS_INTERVAL("sys-interval", Kind.POSITIVE, "10", "seconds between updates of the $SYS/broker/... topics"),
   FORBIDDEN_FILTERS("forbidden-filters", Kind.LIST, "",
       "topic filters refused with SUBACK 0x80, comma-separated (e.g. #)");

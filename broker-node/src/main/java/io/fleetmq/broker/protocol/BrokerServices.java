@@ -20,12 +20,13 @@ public record BrokerServices(
     Set<String> forbiddenFilters,
     AtomicInteger connections,
     LongAdder dropped,
-    ProtocolStats stats) {
+    ProtocolStats stats,
+    java.util.concurrent.atomic.AtomicBoolean draining) {
 
   public BrokerServices(BrokerConfig config, Router router, SessionHome home, SessionStore store,
                         LongSupplier messageIds, LongAdder dropped) {
     this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), dropped,
-        new ProtocolStats());
+        new ProtocolStats(), new java.util.concurrent.atomic.AtomicBoolean());
   }
 
   public SessionRegistry registry() {

@@ -87,6 +87,9 @@ final class ClientConnection implements Outlet {
     } else if (id.length() > services.config().maxClientIdLength()) {
       code = MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED;
       reason = "client id longer than max-client-id-length " + services.config().maxClientIdLength();
+    } else if (services.draining().get()) {
+      code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+      reason = "node is stopping: connect to another node";
     } else if (services.connections().get() >= services.config().maxConnections()) {
       code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
       reason = "max-connections " + services.config().maxConnections() + " reached";

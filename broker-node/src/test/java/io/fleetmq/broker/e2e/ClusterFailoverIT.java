@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class ClusterFailoverIT {
 
-  static final String[] FAST_DETECTION = {"--member-timeout", "5", "--cluster-timeout", "5"};
+  static final String[] FAST_DETECTION = {"--member-timeout", "5", "--cluster-timeout", "5", "--drain-period", "2"};
 
   @Test
   void crossNodePubSub_retained_andTakeover_acrossProcesses() throws Exception {

@@ -19,7 +19,7 @@ public final class TestBroker {
 
   public static Broker start(String... options) {
     List<String> kv = new ArrayList<>(List.of("mqtt-host", "127.0.0.1", "mqtt-port", "0", "http-host", "127.0.0.1",
-        "http-port", "0", "cluster-port", "0", "mqtt-listeners", "2"));
+        "http-port", "0", "cluster-port", "0", "mqtt-listeners", "2", "drain-period", "1"));
     kv.addAll(List.of(options));
     BrokerConfig config = BrokerConfig.of(kv.toArray(String[]::new));
     return await(Broker.start(config));
