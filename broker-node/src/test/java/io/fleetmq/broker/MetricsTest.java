@@ -62,6 +62,8 @@ class MetricsTest {
       assertThat(value(during, "fleetmq_subscriptions")).isGreaterThanOrEqualTo(1.0);
       assertThat(value(during, "fleetmq_retained_messages")).isGreaterThanOrEqualTo(1.0);
       assertThat(value(during, "fleetmq_cluster_members")).isEqualTo(1.0);
+      assertThat(value(during, "fleetmq_hazelcast_operation_seconds_count{op=\"retained.put\"}")).isGreaterThanOrEqualTo(1.0);
+      assertThat(value(during, "fleetmq_hazelcast_operation_seconds_count{op=\"queue.write\"}")).isGreaterThanOrEqualTo(1.0);
       assertThat(during).contains("jvm_memory_used_bytes").contains("fleetmq_messages_dropped_total{reason=\"queue_full\"}")
           .contains("vertx_");
     }

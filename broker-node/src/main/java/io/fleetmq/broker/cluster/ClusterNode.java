@@ -106,8 +106,9 @@ public final class ClusterNode {
     this.hz = manager.getHazelcastInstance();
     this.nodeId = manager.getNodeId();
     this.transport = new ClusterTransport(vertx, manager, nodeId, cfg.clusterTimeoutSeconds() * 1000);
-    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId);
-    this.retained = new HazelcastRetainedStore(vertx, hz, transport::announceRetained);
+    OperationTimer timer = new OperationTimer(() -> registry);
+    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId, timer);
+    this.retained = new HazelcastRetainedStore(vertx, hz, transport::announceRetained, timer);
     this.routes = new HazelcastRouteTable(vertx, hz, nodeId, transport::announceRoute);
     this.messageIds = hz.getFlakeIdGenerator(Maps.MESSAGE_IDS);
   }

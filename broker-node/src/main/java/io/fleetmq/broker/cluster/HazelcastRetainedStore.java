@@ -32,8 +32,12 @@ public final class HazelcastRetainedStore implements RetainedStore {
    * @param announce tells every other node about a newly retained topic name and completes when
    *                 all have indexed it, so a wildcard SUBSCRIBE anywhere after the PUBACK finds it
    */
-  public HazelcastRetainedStore(Vertx vertx, HazelcastInstance hz, java.util.function.Function<String, Future<Void>> announce) {
+  private final OperationTimer timer;
+
+  HazelcastRetainedStore(Vertx vertx, HazelcastInstance hz, java.util.function.Function<String, Future<Void>> announce,
+                         OperationTimer timer) {
     this.vertx = vertx;
+    this.timer = timer;
     this.map = hz.getMap(Maps.RETAINED);
     this.announce = announce;
   }
@@ -73,9 +77,9 @@ public final class HazelcastRetainedStore implements RetainedStore {
   public Future<Void> put(Message message) {
     boolean delete = message.payload().length == 0; // [MQTT-3.3.1-10/11]: deleted, never stored
     String topic = message.topic();
-    return Future.fromCompletionStage(
+    return timer.time("retained.put", Future.fromCompletionStage(
             map.submitToKey(topic, new Processors.SetRetained(delete ? null : message)),
-            vertx.getOrCreateContext())
+            vertx.getOrCreateContext()))
         .compose(created -> {
           // this node's index is current before the publisher is acknowledged, and so is every
           // other node's when the topic is new (an update of a known topic is read fresh anyway)

@@ -42,8 +42,11 @@ public final class HazelcastSessionStore implements SessionStore {
   private List<Promise<Void>> removeWaiters = new ArrayList<>();
   private boolean flushScheduled;
 
-  public HazelcastSessionStore(Vertx vertx, HazelcastInstance hz, String node) {
+  private final OperationTimer timer;
+
+  HazelcastSessionStore(Vertx vertx, HazelcastInstance hz, String node, OperationTimer timer) {
     this.vertx = vertx;
+    this.timer = timer;
     this.node = node;
     this.sessions = hz.getMap(Maps.SESSIONS);
     this.queue = hz.getMap(Maps.QUEUE);
@@ -56,7 +59,7 @@ public final class HazelcastSessionStore implements SessionStore {
 
   @Override
   public Future<Claim> claim(String clientId, boolean durable, Message will) {
-    return resume(sessions.submitToKey(clientId, new Processors.ClaimSession(node, durable, will)))
+    return timer.time("session.claim", resume(sessions.submitToKey(clientId, new Processors.ClaimSession(node, durable, will))))
         .map(result -> new Claim(result.get(0), result.get(1).epoch()));
   }
 
@@ -154,11 +157,12 @@ public final class HazelcastSessionStore implements SessionStore {
       // a key both written and removed in one batch needs no write
       p.keySet().removeAll(r);
       Future<Void> written = p.isEmpty() ? Future.succeededFuture()
-          : Future.fromCompletionStage(queue.putAllAsync(p), ctx);
+          : timer.time("queue.write", Future.fromCompletionStage(queue.putAllAsync(p), ctx));
       written.onComplete(ar -> pw.forEach(w -> w.handle(ar)));
     }
     if (!r.isEmpty()) {
-      Future.fromCompletionStage(queue.submitToKeys(r, new Processors.DeleteEntry<String, QueuedMessage>()), ctx)
+      timer.time("queue.remove",
+              Future.fromCompletionStage(queue.submitToKeys(r, new Processors.DeleteEntry<String, QueuedMessage>()), ctx))
           .<Void>mapEmpty()
           .onComplete(ar -> rw.forEach(w -> w.handle(ar)));
     }
