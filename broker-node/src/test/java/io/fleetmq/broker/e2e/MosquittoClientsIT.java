@@ -3,15 +3,10 @@ package io.fleetmq.broker.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fleetmq.broker.support.BrokerProcess;
+import io.fleetmq.broker.support.LineProcess;
 import io.fleetmq.broker.support.Tools;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,46 +34,13 @@ class MosquittoClientsIT {
     }
   }
 
-  /** A running mosquitto_sub whose output lines arrive in a queue; ready once its SUBACK came. */
-  static final class Sub implements AutoCloseable {
-    final Process process;
-    final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-
-    Sub(String... args) throws Exception {
-      // line-buffered, so each line arrives when printed
-      List<String> cmd = new ArrayList<>(List.of("/usr/bin/stdbuf", "-oL", SUB, "-h", "127.0.0.1", "-p", port, "-d"));
-      cmd.addAll(List.of(args));
-      process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      Thread t = new Thread(() -> {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = r.readLine()) != null) {
-            lines.add(line);
-          }
-        } catch (Exception e) {
-          // ended
-        }
-      });
-      t.setDaemon(true);
-      t.start();
-      awaitLine("received SUBACK");
-    }
-
-    String awaitLine(String containing) throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-      while (System.nanoTime() < deadline) {
-        String line = lines.poll(100, TimeUnit.MILLISECONDS);
-        if (line != null && line.contains(containing)) {
-          return line;
-        }
-      }
-      throw new AssertionError("mosquitto_sub printed no line with '" + containing + "'");
-    }
-
-    @Override
-    public void close() throws Exception {
-      process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-    }
+  /** A running mosquitto_sub (line-buffered), ready once its SUBACK came. */
+  static LineProcess sub(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("/usr/bin/stdbuf", "-oL", SUB, "-h", "127.0.0.1", "-p", port, "-d"));
+    cmd.addAll(List.of(args));
+    LineProcess p = new LineProcess(cmd);
+    p.awaitLine("received SUBACK");
+    return p;
   }
 
   static void pub(String... args) throws Exception {
@@ -89,7 +51,7 @@ class MosquittoClientsIT {
 
   @Test
   void qos2_messagesArriveExactlyOnceEach() throws Exception {
-    try (Sub sub = new Sub("-t", "e2e/q2", "-q", "2", "-F", "MSG %q %p")) {
+    try (LineProcess sub = sub("-t", "e2e/q2", "-q", "2", "-F", "MSG %q %p")) {
       for (int i = 0; i < 5; i++) {
         pub("-t", "e2e/q2", "-q", "2", "-m", "n" + i);
       }
@@ -123,8 +85,8 @@ class MosquittoClientsIT {
 
   @Test
   void lastWill_isPublishedWhenAClientIsKilled() throws Exception {
-    try (Sub watcher = new Sub("-t", "e2e/will", "-q", "1", "-F", "WILL %p");
-         Sub doomed = new Sub("-i", "e2e-doomed", "-t", "e2e/nothing", "--will-topic", "e2e/will",
+    try (LineProcess watcher = sub("-t", "e2e/will", "-q", "1", "-F", "WILL %p");
+         LineProcess doomed = sub("-i", "e2e-doomed", "-t", "e2e/nothing", "--will-topic", "e2e/will",
              "--will-payload", "doomed-gone", "--will-qos", "1")) {
       doomed.process.destroyForcibly(); // SIGKILL: no DISCONNECT
       assertThat(watcher.awaitLine("WILL ")).isEqualTo("WILL doomed-gone");

@@ -3,17 +3,13 @@ package io.fleetmq.broker.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fleetmq.broker.support.BrokerProcess;
+import io.fleetmq.broker.support.LineProcess;
 import io.fleetmq.broker.support.Paho;
 import io.fleetmq.broker.support.Tools;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -25,42 +21,12 @@ class SeedExamplesIT {
 
   static final String PYTHON = "/usr/bin/python3";
 
-  /** A running example script whose stdout lines arrive in a queue. */
-  static final class Script implements AutoCloseable {
-    final Process process;
-    final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-
-    Script(Path script, int port) throws Exception {
-      ProcessBuilder pb = new ProcessBuilder(PYTHON, "-u", script.toString()).redirectErrorStream(true);
-      pb.environment().put("MQTT_HOST", "127.0.0.1");
-      pb.environment().put("MQTT_PORT", String.valueOf(port));
-      process = pb.start();
-      Thread t = new Thread(() -> {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = r.readLine()) != null) {
-            lines.add(line);
-          }
-        } catch (Exception e) {
-          // ended
-        }
-      });
-      t.setDaemon(true);
-      t.start();
-    }
-
-    String next() throws InterruptedException {
-      String line = lines.poll(15, TimeUnit.SECONDS);
-      if (line == null) {
-        throw new AssertionError("no output within 15 s from " + process.info().commandLine().orElse("script"));
-      }
-      return line;
-    }
-
-    @Override
-    public void close() throws Exception {
-      process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-    }
+  /** An example script run unchanged, unbuffered, against the node. */
+  static LineProcess script(Path script, int port) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(PYTHON, "-u", script.toString());
+    pb.environment().put("MQTT_HOST", "127.0.0.1");
+    pb.environment().put("MQTT_PORT", String.valueOf(port));
+    return new LineProcess(pb);
   }
 
   @Test
@@ -71,7 +37,7 @@ class SeedExamplesIT {
     Path subscriber = examples.resolve("seed_subscriber.py");
     assertThat(Files.isRegularFile(publisher)).as(publisher.toString()).isTrue();
     try (BrokerProcess broker = BrokerProcess.start();
-         Script sub = new Script(subscriber, broker.mqttPort);
+         LineProcess sub = script(subscriber, broker.mqttPort);
          Paho.Client probe = Paho.connect(broker.mqttPort, "seed-probe", true)) {
       // wait until the subscriber's SUBSCRIBE is in: a probe message reaches it
       boolean subscribed = false;
@@ -84,7 +50,7 @@ class SeedExamplesIT {
       sub.lines.clear();
 
       List<String> sent = new ArrayList<>();
-      try (Script pub = new Script(publisher, broker.mqttPort)) {
+      try (LineProcess pub = script(publisher, broker.mqttPort)) {
         for (int i = 0; i < 3; i++) {
           String line = pub.next();
           assertThat(line).startsWith("Sending ");
@@ -103,7 +69,7 @@ class SeedExamplesIT {
         assertThat(received.get(i)).isEqualTo("Got topic: example/basic, message: " + sent.get(i));
       }
 
-      try (Script late = new Script(subscriber, broker.mqttPort)) {
+      try (LineProcess late = script(subscriber, broker.mqttPort)) {
         // the publisher retains each value: a new subscriber gets the last one at once
         assertThat(late.next()).isEqualTo("Got topic: example/basic, message: " + sent.get(sent.size() - 1));
       }
