@@ -39,7 +39,12 @@ class MosquittoClientsIT {
     List<String> cmd = new ArrayList<>(List.of("/usr/bin/stdbuf", "-oL", SUB, "-h", "127.0.0.1", "-p", port, "-d"));
     cmd.addAll(List.of(args));
     LineProcess p = new LineProcess(cmd);
-    p.awaitLine("received SUBACK");
+    try {
+      p.awaitLine("received SUBACK");
+    } catch (AssertionError | InterruptedException e) {
+      p.close(); // never leave a mosquitto_sub behind
+      throw e;
+    }
     return p;
   }
 
