@@ -219,10 +219,6 @@ public final class ClusterNode {
     return info.host() + ":" + info.port();
   }
 
-  public boolean running() {
-    return hz.getLifecycleService().isRunning();
-  }
-
   /** Leaves the cluster: unregisters this node's addresses, then closes Vert.x and Hazelcast. */
   public Future<Void> leave() {
     // vertx.close() completes on a thread of its own: nothing may be chained on an event loop after it

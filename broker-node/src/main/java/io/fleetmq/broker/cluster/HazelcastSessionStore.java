@@ -74,11 +74,6 @@ public final class HazelcastSessionStore implements SessionStore {
     return vertx.executeBlocking(() -> new ArrayList<>(sessions.values(Predicates.equal("ownerNode", owner))), false);
   }
 
-  /** The record as it is now (for tests and diagnostics). */
-  public Future<SessionRecord> get(String clientId) {
-    return resume(sessions.getAsync(clientId));
-  }
-
   @Override
   public Future<Void> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions) {
     return resume(sessions.submitToKey(clientId, new Processors.SaveSubscriptions(epoch, Map.copyOf(subscriptions))))

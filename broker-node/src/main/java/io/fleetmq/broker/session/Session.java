@@ -402,14 +402,6 @@ public final class Session {
     pump();
   }
 
-  /** Messages queued or in flight, for tests and metrics. */
-  public synchronized List<Long> queuedSeqs() {
-    List<Long> seqs = new ArrayList<>();
-    inflight.values().forEach(o -> seqs.add(o.seq));
-    pending.forEach(o -> seqs.add(o.seq));
-    return seqs;
-  }
-
   private void drop(Message message, String reason) {
     dropped.increment();
     log.warn("client={} event=message.dropped topic={} reason={}", clientId, message.topic(), reason);
