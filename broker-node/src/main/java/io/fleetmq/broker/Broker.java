@@ -33,7 +33,14 @@ public final class Broker {
   private Router router;
   private BrokerServices services;
   private SessionHome home;
+  /** A small Vert.x of its own for the HTTP listener, so it answers before the cluster is joined. */
+  private Vertx management;
   private HttpServer http;
+  /** Latched once this node's share of the partitions has arrived after it joined. */
+  private volatile boolean partitionsSafe;
+  /** The last periodic cluster-safety check, for the {@code fleetmq_cluster_safe} gauge. */
+  private volatile boolean clusterSafe;
+  private long safetyTimer = -1;
   private String listenerDeployment;
   private int mqttPort;
   private long expiryTimer = -1;
@@ -50,34 +57,70 @@ public final class Broker {
   }
 
   private Future<Void> doStart() {
-    return ClusterNode.join(config).compose(node -> {
-      cluster = node;
-      Vertx vertx = node.vertx();
-      router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver);
-      java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
-      home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
-          config.maxInflight(), config.maxQueuedMessages(), dropped);
-      services = new BrokerServices(config, router, home, node.sessionStore(), node::newMessageId, dropped);
-      io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
-          node.retainedStore()::indexedTopics, node.transport()::received, node::memberCount);
-      return HealthServer.start(vertx, config, this::state, node::migrating, node::metricsRegistry)
-          .compose(server -> {
-            http = server;
-            return node.serve(router::deliverLocal, home, this::nodeLeft);
-          })
-          .compose(v -> deployListeners(vertx))
-          .onSuccess(v -> {
-            long sweep = Math.max(250, Math.min(60_000, config.sessionExpirySeconds() * 1000 / 4));
-            expiryTimer = vertx.setPeriodic(sweep, t -> expireSessions());
-            io.fleetmq.broker.metrics.SysTopics sys = new io.fleetmq.broker.metrics.SysTopics(node.nodeId(), services,
-                router, node::reportStats, node::oldestMember);
-            sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
-                .onFailure(e -> log.debug("event=sys.failed reason=\"{}\"", e.toString())));
-            state.set(State.READY);
-            log.info("event=broker.ready node={} mqtt={}:{} cluster={} eventbus={} http={}:{} members={}",
-                node.nodeId(), config.mqttHost(), mqttPort, node.clusterAddress(), node.eventBusAddress(),
-                config.httpHost(), http.actualPort(), node.memberCount());
-          });
+    management = Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
+        .setInternalBlockingPoolSize(1));
+    Future<HttpServer> listening = HealthServer.start(management, config.httpHost(), config.httpPort(),
+        this::readiness, this::clusterSafe, () -> cluster == null ? null : cluster.metricsRegistry())
+        .onSuccess(s -> http = s);
+    Future<ClusterNode> joining = ClusterNode.join(config).onSuccess(n -> cluster = n);
+    // both settle before a failure is reported, so stop() finds whatever did start
+    return Future.join(listening, joining).compose(v -> joined(joining.result()));
+  }
+
+  private Future<Void> joined(ClusterNode node) {
+    Vertx vertx = node.vertx();
+    router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver);
+    io.fleetmq.broker.session.Drops drops = new io.fleetmq.broker.session.Drops();
+    home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
+        config.maxInflight(), config.maxQueuedMessages(), drops);
+    services = new BrokerServices(config, router, home, node.sessionStore(), node::newMessageId, drops);
+    io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
+        new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
+            node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));
+    return node.serve(router::deliverLocal, home, this::nodeLeft)
+        .compose(v -> deployListeners(vertx))
+        .onSuccess(v -> {
+          long sweep = Math.max(250, Math.min(60_000, config.sessionExpirySeconds() * 1000 / 4));
+          expiryTimer = vertx.setPeriodic(sweep, t -> expireSessions());
+          io.fleetmq.broker.metrics.SysTopics sys = new io.fleetmq.broker.metrics.SysTopics(node.nodeId(), services,
+              router, node::reportStats, node::oldestMember);
+          sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
+              .onFailure(e -> log.debug("event=sys.failed reason=\"{}\"", e.toString())));
+          safetyTimer = management.setPeriodic(1, 5_000, t -> clusterSafe().onSuccess(safe -> clusterSafe = safe));
+          state.set(State.READY);
+          log.info("event=broker.ready node={} mqtt={}:{} cluster={} eventbus={} http={}:{} members={}",
+              node.nodeId(), config.mqttHost(), mqttPort, node.clusterAddress(), node.eventBusAddress(),
+              config.httpHost(), http.actualPort(), node.memberCount());
+        });
+  }
+
+  /** Whether any one member may go now (no migration, backups in sync); false before the join. */
+  Future<Boolean> clusterSafe() {
+    ClusterNode node = cluster;
+    State s = state.get();
+    if (node == null || s == State.STOPPED) {
+      return Future.succeededFuture(false);
+    }
+    return management.executeBlocking(node::clusterSafe);
+  }
+
+  /**
+   * Ready means: started, not stopping, and this node's share of the Hazelcast partitions (and
+   * their backups) has arrived after it joined, so a rolling restart waiting for it does not stop
+   * the next node while backups are still being copied. Once ready, later migrations (another
+   * member joining or leaving) do not make a node unready: the load balancer keeps it.
+   */
+  Future<HealthServer.Readiness> readiness() {
+    State s = state.get();
+    if (s != State.READY || partitionsSafe) {
+      return Future.succeededFuture(new HealthServer.Readiness(s == State.READY, s, partitionsSafe));
+    }
+    return management.executeBlocking(() -> {
+      if (cluster.partitionsSafe() && !partitionsSafe) {
+        partitionsSafe = true;
+        log.info("event=broker.partitions_safe node={} members={}", cluster.nodeId(), cluster.memberCount());
+      }
+      return new HealthServer.Readiness(partitionsSafe, s, partitionsSafe);
     });
   }
 
@@ -141,7 +184,7 @@ public final class Broker {
     }
     if (cluster == null) {
       state.set(State.STOPPED);
-      return Future.succeededFuture();
+      return management == null ? Future.succeededFuture() : management.close();
     }
     Vertx vertx = cluster.vertx();
     if (expiryTimer >= 0) {
@@ -150,17 +193,20 @@ public final class Broker {
     if (sysTimer >= 0) {
       vertx.cancelTimer(sysTimer);
     }
+    if (safetyTimer >= 0) {
+      management.cancelTimer(safetyTimer);
+    }
     Future<Void> listeners = drain(vertx)
         .compose(v -> listenerDeployment == null ? Future.succeededFuture() : vertx.undeploy(listenerDeployment));
     io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise(); // bound to no event loop
     listeners
         .compose(v -> home == null ? Future.succeededFuture() : home.handOverAll())
         .eventually(() -> http == null ? Future.succeededFuture() : http.close())
-        .onComplete(ar -> cluster.leave().onComplete(left -> {
+        .onComplete(ar -> cluster.leave().onComplete(left -> management.close().onComplete(closed -> {
           state.set(State.STOPPED);
           log.info("event=broker.stopped node={}", cluster.nodeId());
           stopped.handle(left);
-        }));
+        })));
     return stopped.future();
   }
 

@@ -2,8 +2,8 @@ package io.fleetmq.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fleetmq.broker.config.BrokerConfig;
 import io.fleetmq.broker.support.TestBroker;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.net.URI;
@@ -13,37 +13,44 @@ import java.net.http.HttpResponse;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** Readiness follows the node's state over real HTTP; liveness is always 200. */
+/**
+ * The HTTP side of health over real HTTP: readiness answers 200 or 503 with its reasons, a failed
+ * check is 503, liveness is always 200. (Readiness through a real join: ReadinessTest.)
+ */
 class HealthServerTest {
 
   @Test
-  void ready_is503BeforeReady_duringMigrations_andWhileStopping_and200WhenReady() throws Exception {
+  void ready_followsTheReadinessCheck_andAFailedCheckIs503() throws Exception {
     Vertx vertx = Vertx.vertx();
-    AtomicReference<Broker.State> state = new AtomicReference<>(Broker.State.STARTING);
+    AtomicReference<Future<HealthServer.Readiness>> check = new AtomicReference<>(
+        Future.succeededFuture(new HealthServer.Readiness(false, Broker.State.STARTING, false)));
     try {
-      BrokerConfig config = BrokerConfig.of("http-host", "127.0.0.1", "http-port", "0");
-      java.util.concurrent.atomic.AtomicBoolean migrating = new java.util.concurrent.atomic.AtomicBoolean();
-      HttpServer server = TestBroker.await(HealthServer.start(vertx, config, state::get, migrating::get, () -> null));
+      HttpServer server = TestBroker.await(HealthServer.start(vertx, "127.0.0.1", 0, check::get,
+          () -> Future.succeededFuture(false), () -> null));
       HttpClient http = HttpClient.newHttpClient();
-      URI ready = URI.create("http://127.0.0.1:" + server.actualPort() + "/health/ready");
-      URI live = URI.create("http://127.0.0.1:" + server.actualPort() + "/health/live");
-      assertThat(status(http, ready)).isEqualTo(503);
-      assertThat(status(http, live)).isEqualTo(200);
-      state.set(Broker.State.READY);
-      assertThat(status(http, ready)).isEqualTo(200);
-      migrating.set(true); // partitions (and backups) still moving after a join
-      assertThat(status(http, ready)).isEqualTo(503);
-      migrating.set(false);
-      assertThat(status(http, ready)).isEqualTo(200);
-      state.set(Broker.State.STOPPING);
-      assertThat(status(http, ready)).isEqualTo(503);
-      assertThat(status(http, live)).isEqualTo(200);
+      String base = "http://127.0.0.1:" + server.actualPort();
+      assertThat(get(http, base + "/health/ready").statusCode()).isEqualTo(503);
+      assertThat(get(http, base + "/health/ready").body()).contains("\"state\":\"STARTING\"");
+      assertThat(get(http, base + "/health/live").statusCode()).isEqualTo(200);
+      assertThat(get(http, base + "/metrics").statusCode()).isEqualTo(503); // no registry before the join
+      check.set(Future.succeededFuture(new HealthServer.Readiness(true, Broker.State.READY, true)));
+      assertThat(get(http, base + "/health/ready").statusCode()).isEqualTo(200);
+      check.set(Future.succeededFuture(new HealthServer.Readiness(false, Broker.State.READY, false)));
+      HttpResponse<String> migrating = get(http, base + "/health/ready");
+      assertThat(migrating.statusCode()).isEqualTo(503);
+      assertThat(migrating.body()).contains("\"partitionsSafe\":false");
+      check.set(Future.failedFuture(new IllegalStateException("member unreachable")));
+      HttpResponse<String> failed = get(http, base + "/health/ready");
+      assertThat(failed.statusCode()).isEqualTo(503);
+      assertThat(failed.body()).contains("member unreachable");
+      assertThat(get(http, base + "/health/cluster-safe").statusCode()).isEqualTo(503);
+      assertThat(get(http, base + "/nope").statusCode()).isEqualTo(404);
     } finally {
       TestBroker.await(vertx.close());
     }
   }
 
-  private static int status(HttpClient http, URI uri) throws Exception {
-    return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+  private static HttpResponse<String> get(HttpClient http, String uri) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(uri)).build(), HttpResponse.BodyHandlers.ofString());
   }
 }

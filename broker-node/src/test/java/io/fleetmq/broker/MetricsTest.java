@@ -3,7 +3,9 @@ package io.fleetmq.broker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fleetmq.broker.support.Paho;
+import io.fleetmq.broker.support.RawMqttClient;
 import io.fleetmq.broker.support.TestBroker;
+import io.fleetmq.broker.support.TestCluster;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,8 +32,12 @@ class MetricsTest {
   }
 
   static String scrape() throws Exception {
+    return scrape(broker);
+  }
+
+  static String scrape(Broker node) throws Exception {
     HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + broker.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        URI.create("http://127.0.0.1:" + node.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
   }
@@ -66,6 +72,48 @@ class MetricsTest {
       assertThat(value(during, "fleetmq_hazelcast_operation_seconds_count{op=\"queue.write\"}")).isGreaterThanOrEqualTo(1.0);
       assertThat(during).contains("jvm_memory_used_bytes").contains("fleetmq_messages_dropped_total{reason=\"queue_full\"}")
           .contains("vertx_");
+    }
+  }
+
+  @Test
+  void inflightAndNoSubscriberDrops_moveWithTheMessages() throws Exception {
+    double unroutedBefore = value(scrape(), "fleetmq_messages_dropped_total{reason=\"no_subscribers\"}");
+    try (RawMqttClient sub = new RawMqttClient(broker.mqttPort());
+         Paho.Client pub = Paho.connect(broker.mqttPort(), "m-pub2", true)) {
+      sub.connect("m-slow", true);
+      sub.subscribe(1, "inflight/t", 1);
+      sub.read(RawMqttClient.Packet.SUBACK);
+      pub.publish("inflight/t", "held", 1, false);
+      pub.publish("nobody/listens", "lost", 0, false);
+      RawMqttClient.Packet held = sub.read(RawMqttClient.Packet.PUBLISH);
+      String unacked = scrape();
+      assertThat(value(unacked, "fleetmq_inflight_messages")).isEqualTo(1.0);
+      assertThat(value(unacked, "fleetmq_messages_dropped_total{reason=\"no_subscribers\"}") - unroutedBefore)
+          .isEqualTo(1.0);
+      sub.ack(RawMqttClient.Packet.PUBACK, held.packetId());
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+          .until(() -> value(scrape(), "fleetmq_inflight_messages") == 0.0);
+    }
+  }
+
+  @Test
+  void clusterMetrics_countMembersRoutesAndMessagesBetweenNodes() throws Exception {
+    try (TestCluster c = new TestCluster(2);
+         Paho.Client sub = Paho.connect(c.node(1).mqttPort(), "m-far-sub", true);
+         Paho.Client pub = Paho.connect(c.node(0).mqttPort(), "m-near-pub", true)) {
+      sub.mqtt.subscribe("far/+", 1);
+      for (int i = 0; i < 3; i++) {
+        pub.publish("far/t", "x" + i, 1, false);
+        sub.next();
+      }
+      String sender = scrape(c.node(0));
+      String receiver = scrape(c.node(1));
+      assertThat(value(sender, "fleetmq_cluster_members")).isEqualTo(2.0);
+      assertThat(value(sender, "fleetmq_routes_remote")).isEqualTo(1.0); // far/+ on node 1
+      assertThat(value(sender, "fleetmq_cluster_messages_sent_total")).isEqualTo(3.0);
+      assertThat(value(receiver, "fleetmq_cluster_messages_received_total")).isEqualTo(3.0);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15))
+          .until(() -> value(scrape(c.node(0)), "fleetmq_cluster_safe") == 1.0);
     }
   }
 }

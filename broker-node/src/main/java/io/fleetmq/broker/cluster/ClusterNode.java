@@ -37,34 +37,28 @@ public final class ClusterNode {
   private final HazelcastRouteTable routes;
   private final FlakeIdGenerator messageIds;
   private io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry;
-  private final Migrations migrations = new Migrations();
 
-  /** Tracks partition migrations (after a member joins or leaves) without a blocking call. */
-  private static final class Migrations implements com.hazelcast.partition.MigrationListener {
-    private volatile boolean running;
-
-    @Override
-    public void migrationStarted(com.hazelcast.partition.MigrationState state) {
-      running = true;
+  /**
+   * True once this member's share of the partitions has arrived: the cluster is safe (no migration
+   * running or queued, every backup in sync) and, with other members, this member owns partitions.
+   * Blocking (it asks every member): call it from a worker thread.
+   */
+  public boolean partitionsSafe() {
+    com.hazelcast.partition.PartitionService partitions = hz.getPartitionService();
+    if (!clusterSafe()) {
+      return false;
     }
-
-    @Override
-    public void migrationFinished(com.hazelcast.partition.MigrationState state) {
-      running = false;
-    }
-
-    @Override
-    public void replicaMigrationCompleted(com.hazelcast.partition.ReplicaMigrationEvent event) {
-    }
-
-    @Override
-    public void replicaMigrationFailed(com.hazelcast.partition.ReplicaMigrationEvent event) {
-    }
+    com.hazelcast.cluster.Member me = hz.getCluster().getLocalMember();
+    return hz.getCluster().getMembers().size() == 1
+        || partitions.getPartitions().stream().anyMatch(p -> me.equals(p.getOwner()));
   }
 
-  /** True while Hazelcast moves partitions (and their backups) between members. */
-  public boolean migrating() {
-    return migrations.running;
+  /**
+   * True when no partition migration runs or waits and every backup is in sync, so any one member
+   * may go. Blocking (it asks every member): call it from a worker thread.
+   */
+  public boolean clusterSafe() {
+    return hz.getLifecycleService().isRunning() && hz.getPartitionService().isClusterSafe();
   }
 
   /** True when this node is the oldest member (the one that publishes cluster-wide $SYS values). */
@@ -76,20 +70,20 @@ public final class ClusterNode {
    * Records this node's $SYS values in {@code broker.node-stats} and returns the sums over every
    * current member's last report.
    */
-  public Future<java.util.Map<String, Long>> reportStats(java.util.Map<String, Long> mine) {
+  public Future<java.util.Map<String, Double>> reportStats(java.util.Map<String, Double> mine) {
     com.hazelcast.map.IMap<String, String> stats = hz.getMap(Maps.NODE_STATS);
     String encoded = new io.vertx.core.json.JsonObject(new java.util.HashMap<>(mine)).encode();
     return Future.fromCompletionStage(stats.setAsync(nodeId, encoded), vertx.getOrCreateContext())
         .compose(v -> vertx.executeBlocking(() -> {
           java.util.Set<String> members = new java.util.HashSet<>(manager.getNodes());
-          java.util.Map<String, Long> sums = new java.util.LinkedHashMap<>();
+          java.util.Map<String, Double> sums = new java.util.LinkedHashMap<>();
           for (var e : stats.entrySet()) {
             if (!members.contains(e.getKey())) {
               stats.delete(e.getKey()); // a departed node's report
               continue;
             }
             new io.vertx.core.json.JsonObject(e.getValue()).forEach(f ->
-                sums.merge(f.getKey(), ((Number) f.getValue()).longValue(), Long::sum));
+                sums.merge(f.getKey(), ((Number) f.getValue()).doubleValue(), Double::sum));
           }
           return sums;
         }, false));
@@ -130,7 +124,6 @@ public final class ClusterNode {
           ClusterNode node = new ClusterNode(vertx, manager, cfg);
           node.registry = (io.micrometer.prometheusmetrics.PrometheusMeterRegistry)
               io.vertx.micrometer.backends.BackendRegistries.getNow(registryName);
-          node.hz.getPartitionService().addMigrationListener(node.migrations);
           return vertx.executeBlocking(() -> {
             node.retained.start();
             node.routes.start();

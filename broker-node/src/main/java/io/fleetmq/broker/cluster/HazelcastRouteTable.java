@@ -90,6 +90,11 @@ public final class HazelcastRouteTable implements RouteTable {
     }
   }
 
+  @Override
+  public long remoteRoutes() {
+    return mirror.size();
+  }
+
   /** Removes a departed node from every route (after its sessions were adopted elsewhere). */
   public Future<Void> removeNode(String node) {
     return vertx.executeBlocking(() -> {

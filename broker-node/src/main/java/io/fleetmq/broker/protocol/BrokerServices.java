@@ -2,6 +2,7 @@ package io.fleetmq.broker.protocol;
 
 import io.fleetmq.broker.config.BrokerConfig;
 import io.fleetmq.broker.routing.Router;
+import io.fleetmq.broker.session.Drops;
 import io.fleetmq.broker.session.SessionHome;
 import io.fleetmq.broker.session.SessionRegistry;
 import io.fleetmq.broker.session.SessionStore;
@@ -19,13 +20,13 @@ public record BrokerServices(
     LongSupplier messageIds,
     Set<String> forbiddenFilters,
     AtomicInteger connections,
-    LongAdder dropped,
+    Drops drops,
     ProtocolStats stats,
     java.util.concurrent.atomic.AtomicBoolean draining) {
 
   public BrokerServices(BrokerConfig config, Router router, SessionHome home, SessionStore store,
-                        LongSupplier messageIds, LongAdder dropped) {
-    this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), dropped,
+                        LongSupplier messageIds, Drops drops) {
+    this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), drops,
         new ProtocolStats(), new java.util.concurrent.atomic.AtomicBoolean());
   }
 

@@ -17,4 +17,7 @@ public interface RouteTable {
 
   /** The nodes other than this one with a subscription matching the topic, from the local mirror. */
   void remoteNodesFor(String topic, Consumer<String> nodeId);
+
+  /** Routes to other nodes (filter and node pairs) in this node's mirror. */
+  long remoteRoutes();
 }

@@ -24,6 +24,7 @@ public final class Router {
   private final RetainedStore retained;
   private final BiFunction<String, Message, Future<Void>> remoteDelivery;
   private final LongAdder remoteSends = new LongAdder();
+  private final LongAdder unrouted = new LongAdder();
 
   /**
    * @param remoteDelivery sends one message to one other node and completes when that node has
@@ -46,18 +47,31 @@ public final class Router {
     }
     // [MQTT-3.3.1-9] live deliveries carry the retain flag cleared
     Message live = message.withRetain(false);
-    steps.add(deliverLocal(live));
+    Map<Session, QoS> targets = localTargets(live);
+    steps.add(deliverTo(targets, live));
+    int local = steps.size();
     routes.remoteNodesFor(message.topic(), node -> {
       remoteSends.increment();
       steps.add(remoteDelivery.apply(node, live));
     });
+    if (targets.isEmpty() && steps.size() == local && !message.retain() && !message.topic().startsWith("$")) {
+      unrouted.increment();
+    }
     return steps.size() == 1 ? steps.get(0) : Future.all(steps).mapEmpty();
   }
 
   /** Delivers to this node's sessions; each session gets one copy at the maximum QoS it matched. */
   public Future<Void> deliverLocal(Message message) {
+    return deliverTo(localTargets(message), message);
+  }
+
+  private Map<Session, QoS> localTargets(Message message) {
     Map<Session, QoS> targets = new IdentityHashMap<>();
     subscriptions.match(message.topic(), (session, qos) -> targets.merge(session, qos, QoS::max));
+    return targets;
+  }
+
+  private static Future<Void> deliverTo(Map<Session, QoS> targets, Message message) {
     if (targets.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -110,6 +124,11 @@ public final class Router {
   }
 
   /** Messages this node sent to other nodes (one per node per publish). */
+  /** Publishes from clients (not retained) that matched no subscription anywhere in the cluster. */
+  public long unrouted() {
+    return unrouted.sum();
+  }
+
   public long remoteSends() {
     return remoteSends.sum();
   }

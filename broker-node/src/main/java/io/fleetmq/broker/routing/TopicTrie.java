@@ -19,6 +19,8 @@ public final class TopicTrie<K, V> {
   }
 
   private final Node<K, V> root = new Node<>();
+  /** Entries held, over all filters; changed under the trie's lock. */
+  private volatile long size;
 
   /** Adds or replaces the entry for {@code key} under {@code filter}; returns the previous value. */
   public synchronized V put(String filter, K key, V value) {
@@ -26,7 +28,16 @@ public final class TopicTrie<K, V> {
     for (String level : filter.split("/", -1)) {
       node = node.children.computeIfAbsent(level, l -> new Node<>());
     }
-    return node.entries.put(key, value);
+    V previous = node.entries.put(key, value);
+    if (previous == null) {
+      size++;
+    }
+    return previous;
+  }
+
+  /** Entries held, over all filters. */
+  public long size() {
+    return size;
   }
 
   /** Removes the entry for {@code key} under {@code filter}; returns the removed value or null. */
@@ -42,6 +53,9 @@ public final class TopicTrie<K, V> {
       }
     }
     V removed = path[levels.length].entries.remove(key);
+    if (removed != null) {
+      size--;
+    }
     // prune empty nodes bottom-up so churned filters do not leak
     for (int i = levels.length; i > 0; i--) {
       Node<K, V> n = path[i];

@@ -55,7 +55,9 @@ public final class Session {
   private final SessionStore store;
   private final int maxInflight;
   private final int maxQueued;
-  private final LongAdder dropped;
+  private final Drops drops;
+  /** Messages this session dropped, for logging the first and then every thousandth. */
+  private long droppedHere;
   private final Map<String, QoS> subscriptions = new ConcurrentHashMap<>();
   private final Set<Integer> inboundQos2 = ConcurrentHashMap.newKeySet();
 
@@ -73,13 +75,13 @@ public final class Session {
   private int assignedInPending;
 
   public Session(String clientId, boolean durable, SessionStore store, int maxInflight, int maxQueued,
-                 LongAdder dropped) {
+                 Drops drops) {
     this.clientId = clientId;
     this.durable = durable;
     this.store = store;
     this.maxInflight = maxInflight;
     this.maxQueued = maxQueued;
-    this.dropped = dropped;
+    this.drops = drops;
   }
 
   public String clientId() {
@@ -118,6 +120,11 @@ public final class Session {
 
   public synchronized int queuedCount() {
     return pending.size() + inflight.size();
+  }
+
+  /** QoS 1/2 messages sent and not yet acknowledged. */
+  public synchronized int inflightCount() {
+    return inflight.size();
   }
 
   /**
@@ -243,7 +250,7 @@ public final class Session {
         if (outlet != null && outlet.writable()) {
           outlet.writePublish(message.topic(), message.payload(), qos, false, message.retain(), 0);
         } else if (outlet != null) {
-          drop(message, "write queue full");
+          drop(message, drops.slowConsumer, "write queue full");
         }
         return Future.succeededFuture();
       }
@@ -251,7 +258,7 @@ public final class Session {
         return Future.succeededFuture();
       }
       if (pending.size() >= maxQueued) {
-        drop(message, "queue full (" + maxQueued + ")");
+        drop(message, drops.queueFull, "queue full (" + maxQueued + ")");
         return Future.succeededFuture();
       }
       Outbound o = new Outbound(nextSeq++, message, qos, !durable);
@@ -402,9 +409,12 @@ public final class Session {
     pump();
   }
 
-  private void drop(Message message, String reason) {
-    dropped.increment();
-    log.warn("client={} event=message.dropped topic={} reason={}", clientId, message.topic(), reason);
+  private void drop(Message message, LongAdder counter, String reason) {
+    counter.increment();
+    if (++droppedHere == 1 || droppedHere % 1000 == 0) {
+      log.warn("client={} event=message.dropped topic={} reason=\"{}\" dropped_by_session={}", clientId,
+          message.topic(), reason, droppedHere);
+    }
   }
 
   private synchronized Future<Void> track(Future<Void> write) {

@@ -38,7 +38,7 @@ public final class SessionHome {
   private final SessionOwners owners;
   private final int maxInflight;
   private final int maxQueued;
-  private final LongAdder dropped;
+  private final Drops drops;
   /** CONNECTs in progress here: a release for a newer epoch waits until they are done. */
   private final Map<String, Pending> connecting = new ConcurrentHashMap<>();
 
@@ -46,7 +46,7 @@ public final class SessionHome {
   }
 
   public SessionHome(String nodeId, SessionRegistry registry, Router router, SessionStore store, SessionOwners owners,
-                     int maxInflight, int maxQueued, LongAdder dropped) {
+                     int maxInflight, int maxQueued, Drops drops) {
     this.nodeId = nodeId;
     this.registry = registry;
     this.router = router;
@@ -54,7 +54,7 @@ public final class SessionHome {
     this.owners = owners;
     this.maxInflight = maxInflight;
     this.maxQueued = maxQueued;
-    this.dropped = dropped;
+    this.drops = drops;
   }
 
   public SessionRegistry registry() {
@@ -62,7 +62,7 @@ public final class SessionHome {
   }
 
   private Session newSession(String clientId, boolean durable, long epoch) {
-    Session s = new Session(clientId, durable, store, maxInflight, maxQueued, dropped);
+    Session s = new Session(clientId, durable, store, maxInflight, maxQueued, drops);
     s.epoch(epoch);
     registry.put(s);
     return s;

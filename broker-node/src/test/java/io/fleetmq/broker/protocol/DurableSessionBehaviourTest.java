@@ -175,7 +175,7 @@ class DurableSessionBehaviourTest {
           pub.publish("bound/t", "m" + i, 1, false);
         }
       }
-      assertThat(bounded.services().dropped().sum()).isEqualTo(3);
+      assertThat(bounded.services().drops().queueFull.sum()).isEqualTo(3);
       try (Paho.Client sub = Paho.connect(p, "bounded", false)) {
         List<String> got = new ArrayList<>();
         for (int i = 0; i < 5; i++) {

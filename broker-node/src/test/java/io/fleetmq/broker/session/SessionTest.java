@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 
 /** The outbound QoS 1/2 state machines of a session, against a store whose writes the test completes. */
@@ -144,7 +143,7 @@ class SessionTest {
   private final List<String> log = new ArrayList<>();
   private final ManualStore store = new ManualStore(log);
   private final RecordingOutlet outlet = new RecordingOutlet(log);
-  private final LongAdder dropped = new LongAdder();
+  private final Drops dropped = new Drops();
 
   private static long ids = 1000;
 
@@ -248,7 +247,7 @@ class SessionTest {
     s.deliver(msg("b", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
     Future<Void> third = s.deliver(msg("c", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
     assertThat(third.succeeded()).isTrue();
-    assertThat(dropped.sum()).isEqualTo(1);
+    assertThat(dropped.queueFull.sum()).isEqualTo(1);
     assertThat(s.queuedCount()).isEqualTo(2);
   }
 

@@ -18,11 +18,15 @@ public final class TestBroker {
   }
 
   public static Broker start(String... options) {
+    return await(Broker.start(config(options)));
+  }
+
+  /** A test node's configuration: loopback, free ports, two listeners, a one-second drain. */
+  public static BrokerConfig config(String... options) {
     List<String> kv = new ArrayList<>(List.of("mqtt-host", "127.0.0.1", "mqtt-port", "0", "http-host", "127.0.0.1",
         "http-port", "0", "cluster-port", "0", "mqtt-listeners", "2", "drain-period", "1"));
     kv.addAll(List.of(options));
-    BrokerConfig config = BrokerConfig.of(kv.toArray(String[]::new));
-    return await(Broker.start(config));
+    return BrokerConfig.of(kv.toArray(String[]::new));
   }
 
   public static void stop(Broker broker) {
