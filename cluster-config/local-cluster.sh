@@ -61,9 +61,20 @@ for ((i = 0; i < n; i++)); do
   done
 done
 
+# HAProxy sends connections only to ready nodes (see haproxy.cfg.template): wait for every node's
+# /health/ready, so none starts out marked down
+if command -v curl > /dev/null; then
+  for ((i = 0; i < n; i++)); do
+    for _ in $(seq 1 120); do
+      curl -sf -o /dev/null "http://127.0.0.1:$((HTTP_BASE + i))/health/ready" && break
+      sleep 0.5
+    done
+  done
+fi
+
 servers=""
 for ((i = 0; i < n; i++)); do
-  servers="${servers}    server node$i 127.0.0.1:$((MQTT_BASE + i))"$'\n'
+  servers="${servers}    server node$i 127.0.0.1:$((MQTT_BASE + i)) check port $((HTTP_BASE + i))"$'\n'
 done
 cfg="$LOG_DIR/haproxy.cfg"
 sed -e "s/__LB_PORT__/$LB_PORT/" "$here/haproxy.cfg.template" | awk -v s="$servers" '{ if ($0 == "__SERVERS__") printf "%s", s; else print }' > "$cfg"

@@ -41,6 +41,8 @@ public final class Broker {
   /** The last periodic cluster-safety check, for the {@code fleetmq_cluster_safe} gauge. */
   private volatile boolean clusterSafe;
   private long safetyTimer = -1;
+  private long safetyTicks;
+  private boolean safetyCheckRunning;
   private String listenerDeployment;
   private int mqttPort;
   private long expiryTimer = -1;
@@ -86,7 +88,7 @@ public final class Broker {
               router, node::reportStats, node::oldestMember);
           sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
               .onFailure(e -> log.debug("event=sys.failed reason=\"{}\"", e.toString())));
-          safetyTimer = management.setPeriodic(1, 5_000, t -> clusterSafe().onSuccess(safe -> clusterSafe = safe));
+          safetyTimer = management.setPeriodic(1, 250, t -> checkSafety());
           state.set(State.READY);
           log.info("event=broker.ready node={} mqtt={}:{} cluster={} eventbus={} http={}:{} members={}",
               node.nodeId(), config.mqttHost(), mqttPort, node.clusterAddress(), node.eventBusAddress(),
@@ -105,6 +107,31 @@ public final class Broker {
   }
 
   /**
+   * On the management Vert.x, every 250 ms until this node's partitions have arrived, then every
+   * 5 s: the cluster-safety checks (blocking Hazelcast calls, on its worker) whose results
+   * readiness and the gauge report, so a probe is answered at once.
+   */
+  private void checkSafety() {
+    long tick = safetyTicks++;
+    if (safetyCheckRunning || (partitionsSafe && tick % 20 != 0)) {
+      return;
+    }
+    safetyCheckRunning = true;
+    ClusterNode node = cluster;
+    management.executeBlocking(() -> {
+      boolean safe = node.clusterSafe();
+      if (safe && !partitionsSafe && node.ownsPartitions()) {
+        partitionsSafe = true;
+        log.info("event=broker.partitions_safe node={} members={}", node.nodeId(), node.memberCount());
+      }
+      return safe;
+    }).onComplete(ar -> {
+      safetyCheckRunning = false;
+      clusterSafe = ar.succeeded() && ar.result();
+    });
+  }
+
+  /**
    * Ready means: started, not stopping, and this node's share of the Hazelcast partitions (and
    * their backups) has arrived after it joined, so a rolling restart waiting for it does not stop
    * the next node while backups are still being copied. Once ready, later migrations (another
@@ -112,16 +139,7 @@ public final class Broker {
    */
   Future<HealthServer.Readiness> readiness() {
     State s = state.get();
-    if (s != State.READY || partitionsSafe) {
-      return Future.succeededFuture(new HealthServer.Readiness(s == State.READY, s, partitionsSafe));
-    }
-    return management.executeBlocking(() -> {
-      if (cluster.partitionsSafe() && !partitionsSafe) {
-        partitionsSafe = true;
-        log.info("event=broker.partitions_safe node={} members={}", cluster.nodeId(), cluster.memberCount());
-      }
-      return new HealthServer.Readiness(partitionsSafe, s, partitionsSafe);
-    });
+    return Future.succeededFuture(new HealthServer.Readiness(s == State.READY && partitionsSafe, s, partitionsSafe));
   }
 
   private Future<Void> deployListeners(Vertx vertx) {

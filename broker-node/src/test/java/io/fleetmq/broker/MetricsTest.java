@@ -116,4 +116,41 @@ class MetricsTest {
           .until(() -> value(scrape(c.node(0)), "fleetmq_cluster_safe") == 1.0);
     }
   }
+
+  /** k8s/grafana/fleetmq-dashboard.json queries only series a running node exposes. */
+  @Test
+  void grafanaDashboard_queriesOnlyMetricsThatANodeExposes() throws Exception {
+    java.nio.file.Path file = java.nio.file.Path.of(System.getProperty("maven.multiModuleProjectDirectory", ".."),
+        "k8s", "grafana", "fleetmq-dashboard.json");
+    io.vertx.core.json.JsonObject dashboard = new io.vertx.core.json.JsonObject(java.nio.file.Files.readString(file));
+    try (Paho.Client sub = Paho.connect(broker.mqttPort(), "m-dash-sub", false);
+         Paho.Client pub = Paho.connect(broker.mqttPort(), "m-dash-pub", true)) {
+      sub.mqtt.subscribe("dash/#", 1);
+      pub.publish("dash/t", "x", 1, true); // a durable queue write and a retained put, so their timers exist
+      sub.next();
+    }
+    String metrics = scrape();
+    java.util.Set<String> exposed = new java.util.HashSet<>();
+    Matcher series = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", Pattern.MULTILINE).matcher(metrics);
+    while (series.find()) {
+      exposed.add(series.group(1));
+    }
+    java.util.Set<Integer> ids = new java.util.HashSet<>();
+    java.util.List<String> queried = new java.util.ArrayList<>();
+    for (Object o : dashboard.getJsonArray("panels")) {
+      io.vertx.core.json.JsonObject panel = (io.vertx.core.json.JsonObject) o;
+      assertThat(ids.add(panel.getInteger("id"))).as("panel ids are unique").isTrue();
+      io.vertx.core.json.JsonObject grid = panel.getJsonObject("gridPos");
+      assertThat(grid.getInteger("x") + grid.getInteger("w")).isLessThanOrEqualTo(24);
+      for (Object t : panel.getJsonArray("targets")) {
+        String expr = ((io.vertx.core.json.JsonObject) t).getString("expr");
+        Matcher names = Pattern.compile("([a-z_:][a-z0-9_:]*)\\{").matcher(expr);
+        while (names.find()) {
+          queried.add(names.group(1));
+        }
+      }
+    }
+    assertThat(queried).hasSizeGreaterThan(20);
+    assertThat(exposed).containsAll(queried);
+  }
 }

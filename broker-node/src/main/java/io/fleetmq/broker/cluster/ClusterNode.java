@@ -39,18 +39,14 @@ public final class ClusterNode {
   private io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry;
 
   /**
-   * True once this member's share of the partitions has arrived: the cluster is safe (no migration
-   * running or queued, every backup in sync) and, with other members, this member owns partitions.
-   * Blocking (it asks every member): call it from a worker thread.
+   * True when this member owns partitions, or is alone: after a join, its share has been assigned
+   * to it. Together with {@link #clusterSafe} it means the share has arrived. Local, but it may
+   * trigger the first partition assignment: call it from a worker thread.
    */
-  public boolean partitionsSafe() {
-    com.hazelcast.partition.PartitionService partitions = hz.getPartitionService();
-    if (!clusterSafe()) {
-      return false;
-    }
+  public boolean ownsPartitions() {
     com.hazelcast.cluster.Member me = hz.getCluster().getLocalMember();
     return hz.getCluster().getMembers().size() == 1
-        || partitions.getPartitions().stream().anyMatch(p -> me.equals(p.getOwner()));
+        || hz.getPartitionService().getPartitions().stream().anyMatch(p -> me.equals(p.getOwner()));
   }
 
   /**

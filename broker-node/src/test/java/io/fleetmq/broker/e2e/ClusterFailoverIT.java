@@ -232,7 +232,8 @@ class ClusterFailoverIT {
           c.nodes[i].terminate(); // SIGTERM: hand over, then leave
           assertThat(c.nodes[i].waitFor(60)).isEqualTo(143);
           c.restart(i);
-          Thread.sleep(1500);
+          long waited = c.awaitHttpReady(i, 60); // what the StatefulSet waits for
+          System.out.printf("rolling restart: node %d ready %d ms after its start line%n", i, waited);
         }
         Set<String> missing = t.missingAfter(Duration.ofSeconds(60));
         System.out.printf("rolling restart: acked=%d received=%d duplicates=%d missing=%d%n", t.acked.size(),

@@ -15,6 +15,7 @@ public final class ProcessCluster implements AutoCloseable {
   public final BrokerProcess[] nodes;
   private final int[] clusterPorts;
   private final int[] mqttPorts;
+  private final int[] httpPorts;
   private final String members;
   private final String[] extra;
   private Process haproxy;
@@ -24,10 +25,12 @@ public final class ProcessCluster implements AutoCloseable {
     nodes = new BrokerProcess[size];
     clusterPorts = new int[size];
     mqttPorts = new int[size];
+    httpPorts = new int[size];
     List<String> m = new ArrayList<>();
     for (int i = 0; i < size; i++) {
       clusterPorts[i] = TestCluster.freePort();
       mqttPorts[i] = TestCluster.freePort();
+      httpPorts[i] = TestCluster.freePort();
       m.add("127.0.0.1:" + clusterPorts[i]);
     }
     members = String.join(",", m);
@@ -42,7 +45,7 @@ public final class ProcessCluster implements AutoCloseable {
 
   private BrokerProcess launch(int i) throws Exception {
     List<String> args = new ArrayList<>(List.of("--mqtt-host", "127.0.0.1", "--mqtt-port", String.valueOf(mqttPorts[i]),
-        "--http-host", "127.0.0.1", "--http-port", "0", "--cluster-port", String.valueOf(clusterPorts[i]),
+        "--http-host", "127.0.0.1", "--http-port", String.valueOf(httpPorts[i]), "--cluster-port", String.valueOf(clusterPorts[i]),
         "--cluster-members", members));
     args.addAll(List.of(extra));
     return BrokerProcess.run(java.util.Map.of(), args.toArray(String[]::new));
@@ -58,15 +61,42 @@ public final class ProcessCluster implements AutoCloseable {
     nodes[i].awaitReady();
   }
 
+  /**
+   * Waits until node i's {@code /health/ready} answers 200 (joined, and its partitions arrived),
+   * as a StatefulSet's rolling update does before it stops the next pod; returns the wait in ms.
+   */
+  public long awaitHttpReady(int i, int seconds) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + "/health/ready");
+    long start = System.nanoTime();
+    long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      try {
+        if (http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+            java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+          return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        }
+      } catch (java.io.IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("node " + i + " not ready within " + seconds + " s");
+  }
+
   /** Puts HAProxy in front of every node; returns its port. */
   public int startHaproxy() throws Exception {
     Tools.require("/usr/sbin/haproxy");
+    for (int i = 0; i < nodes.length; i++) {
+      awaitHttpReady(i, 60); // HAProxy marks a node down at once if its first check fails
+    }
     lbPort = TestCluster.freePort();
     Path template = Path.of(System.getProperty("maven.multiModuleProjectDirectory", ".."), "cluster-config",
         "haproxy.cfg.template");
     StringBuilder servers = new StringBuilder();
     for (int i = 0; i < nodes.length; i++) {
-      servers.append("    server node").append(i).append(" 127.0.0.1:").append(mqttPorts[i]).append('\n');
+      servers.append("    server node").append(i).append(" 127.0.0.1:").append(mqttPorts[i])
+          .append(" check port ").append(httpPorts[i]).append('\n');
     }
     String cfg = Files.readString(template).replace("__LB_PORT__", String.valueOf(lbPort))
         .replace("__SERVERS__\n", servers.toString());
