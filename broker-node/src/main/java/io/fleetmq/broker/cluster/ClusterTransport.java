@@ -24,6 +24,8 @@ import java.util.function.Function;
  */
 public final class ClusterTransport implements SessionOwners {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClusterTransport.class);
+
   private final Vertx vertx;
   private final ClusterManager clusterManager;
   private final String localNode;
@@ -123,6 +125,27 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   @Override
+  public Future<Void> releaseEventually(String node, String clientId, long epoch) {
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    retryRelease(node, clientId, epoch, done);
+    return done.future();
+  }
+
+  private void retryRelease(String node, String clientId, long epoch, io.vertx.core.Promise<Void> done) {
+    if (!isMember(node)) {
+      done.complete();
+      return;
+    }
+    release(node, clientId, epoch).onComplete(ar -> {
+      if (ar.succeeded()) {
+        done.complete();
+      } else {
+        vertx.setTimer(1000, t -> retryRelease(node, clientId, epoch, done));
+      }
+    });
+  }
+
+  @Override
   public Future<Void> requestAdopt(String node, String clientId) {
     JsonObject body = new JsonObject().put("clientId", clientId).put("from", localNode);
     return vertx.eventBus().request(adoptAddress(node), body, routeOptions).mapEmpty();
@@ -151,9 +174,22 @@ public final class ClusterTransport implements SessionOwners {
     List<Future<Object>> acks = new ArrayList<>(nodes.size());
     for (String node : nodes) {
       if (!node.equals(localNode)) {
-        // a node without the route address is leaving the cluster: it needs no route
+        // a node without the route address is leaving the cluster: it needs no route. One that
+        // does not answer in time (hung, or dead and not yet detected) serves no publishes
+        // meanwhile; it gets the change from the map's entry listener, as every mirror does.
+        // Waiting on it would fail every SUBSCRIBE and takeover in the cluster until it is declared dead.
         acks.add(vertx.eventBus().request(routeAddress(node), body, routeOptions).map(m -> null)
-            .recover(e -> noHandlers(e) ? Future.succeededFuture() : Future.failedFuture(e)));
+            .recover(e -> {
+              if (noHandlers(e)) {
+                return Future.succeededFuture();
+              }
+              if (e instanceof io.vertx.core.eventbus.ReplyException re
+                  && re.failureType() == io.vertx.core.eventbus.ReplyFailure.TIMEOUT) {
+                log.warn("event=announce.unconfirmed node={} change={} reason=\"{}\"", node, body.encode(), e.getMessage());
+                return Future.succeededFuture();
+              }
+              return Future.failedFuture(e);
+            }));
       }
     }
     return Future.all(acks).mapEmpty();

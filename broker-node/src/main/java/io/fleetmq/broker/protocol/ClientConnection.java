@@ -5,6 +5,7 @@ import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.message.Topics;
 import io.fleetmq.broker.session.Outlet;
 import io.fleetmq.broker.session.Session;
+import io.fleetmq.broker.session.SessionHome;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.vertx.core.Context;
@@ -149,20 +150,12 @@ final class ClientConnection implements Outlet {
     }
     // bounded: a claim that cannot complete (an unreachable old owner) is refused, and retried by the client
     long limit = 2 * services.config().clusterTimeoutSeconds();
-    services.home().connect(clientId, durable, willMessage()).timeout(limit, java.util.concurrent.TimeUnit.SECONDS)
-        .map(connected -> {
+    Future<SessionHome.Connected> settingUp = services.home().connect(clientId, durable, willMessage());
+    settingUp.timeout(limit, java.util.concurrent.TimeUnit.SECONDS).onSuccess(connected -> {
       session = connected.session();
-      return connected.present() && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
-    }).onSuccess(sessionPresent -> {
+      boolean sessionPresent = connected.present() && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
       if (closed) {
-        // the client went away while its session was being set up
-        if (durable) {
-          session.detach(null);
-          services.store().markDisconnected(clientId, session.epoch(), System.currentTimeMillis());
-        } else {
-          long epoch = session.epoch();
-          services.home().discard(session, false).onComplete(ar -> services.store().release(clientId, epoch));
-        }
+        leaveUnattached(session); // the client went away while its session was being set up
         return;
       }
       if (session.discarded()) {
@@ -186,7 +179,29 @@ final class ClientConnection implements Outlet {
       if (!closed) {
         endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE);
       }
+      // refused on time, the set-up may still complete later: a session nobody is connected to
+      settingUp.onSuccess(late -> {
+        log.info("client={} event=connect.completed_after_refusal", clientId);
+        leaveUnattached(late.session());
+      });
     });
+  }
+
+  /**
+   * A session set up for a connection that is gone: a durable one waits offline (its expiry clock
+   * starts), a clean one ends. Nothing happens if a newer connection has the session meanwhile.
+   */
+  private void leaveUnattached(Session s) {
+    if (s.outlet() != null || s.discarded()) {
+      return;
+    }
+    if (s.durable()) {
+      s.detach(null);
+      services.store().markDisconnected(clientId, s.epoch(), System.currentTimeMillis());
+    } else {
+      long epoch = s.epoch();
+      services.home().discard(s, false).onComplete(ar -> services.store().release(clientId, epoch));
+    }
   }
 
   private Session session() {

@@ -120,7 +120,7 @@ public final class SessionHome {
       }
       session = newSession(clientId, durable, epoch);
       if (remote) {
-        done.add(owners.release(prevOwner, clientId, epoch));
+        done.add(releaseFrom(prevOwner, session, false));
       }
       if (prev != null && prev.durable() && local == null) {
         done.add(store.clearMessages(clientId)); // clean session 1 discards the stored one
@@ -139,9 +139,13 @@ public final class SessionHome {
     subscriptions.forEach((filter, qos) -> subscribed.add(router.subscribe(session, filter, qos)));
     return Future.all(subscribed)
         .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal, false))
-        .compose(v -> releaseFrom == null ? Future.succeededFuture()
-            : owners.release(releaseFrom, session.clientId(), session.epoch()))
-        .compose(v -> store.loadInbound(session.clientId()))
+        .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session, true))
+        .compose(v -> load(session));
+  }
+
+  /** Loads the stored inbound QoS 2 ids and queue into the session (merged with what it holds). */
+  private Future<Void> load(Session session) {
+    return store.loadInbound(session.clientId())
         .compose(inbound -> {
           session.inboundQos2().addAll(inbound); // a re-sent QoS 2 PUBLISH is not routed again
           return store.loadQueue(session.clientId());
@@ -150,6 +154,29 @@ public final class SessionHome {
           session.restore(queue);
           return null;
         });
+  }
+
+  /**
+   * Has the old owner release its copy. When it does not answer (it may be dead and not yet
+   * detected, or paused), the session goes on here rather than fail: this node owns the claim, and
+   * giving up would leave the record owned by a node that holds no session, which nobody adopts.
+   * The release is asked again until confirmed or the old owner leaves; then, for a durable
+   * session, whatever the old owner stored meanwhile is loaded too.
+   */
+  private Future<Void> releaseFrom(String node, Session session, boolean reloadAfter) {
+    String clientId = session.clientId();
+    long epoch = session.epoch();
+    return owners.release(node, clientId, epoch).recover(e -> {
+      log.warn("client={} event=release.unconfirmed from={} epoch={} reason=\"{}\" action=continue_and_retry",
+          clientId, node, epoch, e.toString());
+      owners.releaseEventually(node, clientId, epoch).onComplete(ar -> {
+        if (reloadAfter && registry.get(clientId) == session && !session.discarded()) {
+          load(session).onComplete(loaded -> log.info("client={} event=release.settled from={} epoch={} reloaded={}",
+              clientId, node, epoch, loaded.succeeded()));
+        }
+      });
+      return Future.succeededFuture();
+    });
   }
 
   /**

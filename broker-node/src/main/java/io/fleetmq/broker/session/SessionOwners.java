@@ -18,6 +18,12 @@ public interface SessionOwners {
    */
   Future<Void> release(String node, String clientId, long epoch);
 
+  /**
+   * {@link #release}, asked again every second until the node confirms or leaves the cluster;
+   * completes then (never fails).
+   */
+  Future<Void> releaseEventually(String node, String clientId, long epoch);
+
   /** Asks a node to adopt a session this (stopping) node owns. */
   Future<Void> requestAdopt(String node, String clientId);
 }

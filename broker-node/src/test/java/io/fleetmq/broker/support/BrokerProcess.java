@@ -103,6 +103,11 @@ public final class BrokerProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** SIGSTOP: the node stops answering but stays a cluster member until its heartbeats are missed. */
+  public void pause() throws Exception {
+    new ProcessBuilder("kill", "-STOP", String.valueOf(process.pid())).inheritIO().start().waitFor();
+  }
+
   /** SIGKILL: the node dies at once, as in a crash. */
   public void kill9() throws InterruptedException {
     process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
