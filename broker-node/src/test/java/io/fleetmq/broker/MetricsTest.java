@@ -153,4 +153,24 @@ class MetricsTest {
     assertThat(queried).hasSizeGreaterThan(20);
     assertThat(exposed).containsAll(queried);
   }
+
+  /** QoS 0 for a subscriber that does not read: beyond max-queued-messages unflushed writes, dropped. */
+  @Test
+  void qos0ToASubscriberThatDoesNotRead_isDroppedBeyondMaxQueued_andCounted() throws Exception {
+    Broker small = TestBroker.start("max-queued-messages", "100");
+    try (RawMqttClient stuck = new RawMqttClient(small.mqttPort());
+         Paho.Client pub = Paho.connect(small.mqttPort(), "m-fast-pub", true)) {
+      stuck.connect("m-stuck", true);
+      stuck.subscribe(1, "flood/#", 0);
+      stuck.read(RawMqttClient.Packet.SUBACK);
+      byte[] kib = new byte[1024];
+      for (int i = 0; i < 20_000; i++) { // 20 MiB: more than the socket buffers hold
+        pub.mqtt.publish("flood/t", kib, 0, false);
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> value(scrape(small), "fleetmq_messages_dropped_total{reason=\"slow_consumer\"}") > 0);
+    } finally {
+      TestBroker.stop(small);
+    }
+  }
 }

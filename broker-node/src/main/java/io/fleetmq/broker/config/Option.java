@@ -36,7 +36,8 @@ public enum Option {
       "longest MQTT 3.1.1 client id, in characters (MQTT 3.1 is always 1-23)"),
   MAX_INFLIGHT("max-inflight", Kind.POSITIVE, "64", "unacknowledged QoS 1/2 messages per client"),
   MAX_QUEUED_MESSAGES("max-queued-messages", Kind.POSITIVE, "10000",
-      "QoS 1/2 messages queued per session behind the in-flight window; more are dropped and counted"),
+      "messages queued per session: QoS 1/2 behind the in-flight window, and QoS 0 not yet written to a "
+          + "connected client; more are dropped and counted"),
   MAX_CONNECTIONS("max-connections", Kind.POSITIVE, "100000", "connections per node; more get CONNACK 3"),
   CONNECT_TIMEOUT("connect-timeout", Kind.POSITIVE, "10", "seconds a new connection has to send CONNECT"),
   SESSION_EXPIRY("session-expiry", Kind.POSITIVE, "7200",

@@ -37,8 +37,6 @@ final class ClientConnection implements Outlet {
   private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
   static final int MQTT_3_1 = 3;
   static final int MQTT_3_1_1 = 4;
-  /** QoS 0 writes not yet flushed to the socket beyond which QoS 0 messages are dropped. */
-  private static final int MAX_UNFLUSHED_QOS0 = 1024;
 
   private final MqttEndpoint endpoint;
   private final BrokerServices services;
@@ -60,7 +58,8 @@ final class ClientConnection implements Outlet {
     this.clientId = endpoint.clientIdentifier();
     this.durable = !endpoint.isCleanSession();
     this.context = Vertx.currentContext();
-    this.acks = new OrderedAcks(this::runOnOwnContext, e -> runOnOwnContext(() -> closeWithError("routing failed: " + e)));
+    this.acks = new OrderedAcks(this::runOnOwnContext, this::runNowOrQueue,
+        e -> runOnOwnContext(() -> closeWithError("routing failed: " + e)));
   }
 
   /** Handles a CONNECT that vertx-mqtt has decoded. */
@@ -397,6 +396,23 @@ final class ClientConnection implements Outlet {
     }
   }
 
+  /**
+   * Runs the task at once when called on this connection's event loop with nothing queued before
+   * it (and, as for every caller here, with no lock held); otherwise queues it like
+   * {@link #runOnOwnContext}.
+   */
+  private void runNowOrQueue(Runnable task) {
+    if (outboxSize.get() == 0 && Vertx.currentContext() == context) {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
+      }
+    } else {
+      runOnOwnContext(task);
+    }
+  }
+
   private void drainOutbox() {
     do {
       Runnable task = outbox.poll();
@@ -442,7 +458,9 @@ final class ClientConnection implements Outlet {
 
   @Override
   public boolean writable() {
-    return !closed && unflushed.get() < MAX_UNFLUSHED_QOS0;
+    // QoS 0 writes not yet flushed to the socket count against max-queued-messages, as Mosquitto's
+    // queue does for a connected client; beyond it QoS 0 messages are dropped (slow_consumer)
+    return !closed && unflushed.get() < services.config().maxQueuedMessages();
   }
 
   @Override

@@ -47,8 +47,8 @@ public final class Router {
     }
     // [MQTT-3.3.1-9] live deliveries carry the retain flag cleared
     Message live = message.withRetain(false);
-    Map<Session, QoS> targets = localTargets(live);
-    steps.add(deliverTo(targets, live));
+    Targets targets = localTargets(live);
+    steps.add(targets.deliver(live));
     int local = steps.size();
     routes.remoteNodesFor(message.topic(), node -> {
       remoteSends.increment();
@@ -62,13 +62,53 @@ public final class Router {
 
   /** Delivers to this node's sessions; each session gets one copy at the maximum QoS it matched. */
   public Future<Void> deliverLocal(Message message) {
-    return deliverTo(localTargets(message), message);
+    return localTargets(message).deliver(message);
   }
 
-  private Map<Session, QoS> localTargets(Message message) {
-    Map<Session, QoS> targets = new IdentityHashMap<>();
-    subscriptions.match(message.topic(), (session, qos) -> targets.merge(session, qos, QoS::max));
+  private Targets localTargets(Message message) {
+    Targets targets = new Targets();
+    subscriptions.match(message.topic(), targets);
     return targets;
+  }
+
+  /**
+   * The sessions a message goes to, each once at the highest QoS it subscribed with; a map only
+   * once a second session matches (most publishes match one).
+   */
+  private static final class Targets implements java.util.function.BiConsumer<Session, QoS> {
+    private Session first;
+    private QoS firstQos;
+    private Map<Session, QoS> all;
+
+    @Override
+    public void accept(Session session, QoS qos) {
+      if (first == null) {
+        first = session;
+        firstQos = qos;
+      } else if (all == null && first == session) {
+        firstQos = QoS.max(firstQos, qos);
+      } else {
+        if (all == null) {
+          all = new IdentityHashMap<>();
+          all.put(first, firstQos);
+        }
+        all.merge(session, qos, QoS::max);
+      }
+    }
+
+    boolean isEmpty() {
+      return first == null;
+    }
+
+    Future<Void> deliver(Message message) {
+      if (first == null) {
+        return Future.succeededFuture();
+      }
+      if (all == null) {
+        return first.deliver(message, QoS.min(message.qos(), firstQos));
+      }
+      return deliverTo(all, message);
+    }
   }
 
   private static Future<Void> deliverTo(Map<Session, QoS> targets, Message message) {
