@@ -124,14 +124,17 @@ public final class ClusterTransport implements SessionOwners {
         .recover(e -> noHandlers(e) ? Future.succeededFuture() : Future.failedFuture(e));
   }
 
+  /** How long a release is asked again of a member that does not confirm it. */
+  private static final long RELEASE_RETRY_MILLIS = 10 * 60_000;
+
   @Override
   public Future<Void> releaseEventually(String node, String clientId, long epoch) {
     io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-    retryRelease(node, clientId, epoch, done);
+    retryRelease(node, clientId, epoch, System.currentTimeMillis() + RELEASE_RETRY_MILLIS, done);
     return done.future();
   }
 
-  private void retryRelease(String node, String clientId, long epoch, io.vertx.core.Promise<Void> done) {
+  private void retryRelease(String node, String clientId, long epoch, long until, io.vertx.core.Promise<Void> done) {
     if (!isMember(node)) {
       done.complete();
       return;
@@ -139,8 +142,13 @@ public final class ClusterTransport implements SessionOwners {
     release(node, clientId, epoch).onComplete(ar -> {
       if (ar.succeeded()) {
         done.complete();
+      } else if (System.currentTimeMillis() > until) {
+        // a member that answers but keeps failing the release: a bug there, not a dead node
+        log.error("client={} event=release.abandoned node={} epoch={} reason=\"{}\"", clientId, node, epoch,
+            ar.cause().toString());
+        done.complete();
       } else {
-        vertx.setTimer(1000, t -> retryRelease(node, clientId, epoch, done));
+        vertx.setTimer(1000, t -> retryRelease(node, clientId, epoch, until, done));
       }
     });
   }
