@@ -29,7 +29,7 @@ public final class Broker {
 
   private final BrokerConfig config;
   private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
-  private ClusterNode cluster;
+  private volatile ClusterNode cluster;
   private Router router;
   private BrokerServices services;
   private SessionHome home;
@@ -43,6 +43,8 @@ public final class Broker {
   private long safetyTimer = -1;
   private long safetyTicks;
   private boolean safetyCheckRunning;
+  /** A {@code /health/cluster-safe} check is running; probes meanwhile get the last answer. */
+  private final java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean();
   private String listenerDeployment;
   private int mqttPort;
   private long expiryTimer = -1;
@@ -89,7 +91,9 @@ public final class Broker {
           sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
               .onFailure(e -> log.debug("event=sys.failed reason=\"{}\"", e.toString())));
           safetyTimer = management.setPeriodic(1, 250, t -> checkSafety());
-          state.set(State.READY);
+          if (!state.compareAndSet(State.STARTING, State.READY)) {
+            return; // stopped while starting
+          }
           log.info("event=broker.ready node={} mqtt={}:{} cluster={} eventbus={} http={}:{} members={}",
               node.nodeId(), config.mqttHost(), mqttPort, node.clusterAddress(), node.eventBusAddress(),
               config.httpHost(), http.actualPort(), node.memberCount());
@@ -103,7 +107,10 @@ public final class Broker {
     if (node == null || s == State.STOPPED) {
       return Future.succeededFuture(false);
     }
-    return management.executeBlocking(node::clusterSafe);
+    if (!probing.compareAndSet(false, true)) {
+      return Future.succeededFuture(clusterSafe); // a check is running (a slow member): the last answer
+    }
+    return management.executeBlocking(node::clusterSafe).onComplete(ar -> probing.set(false));
   }
 
   /**
@@ -175,7 +182,10 @@ public final class Broker {
     for (Session s : services.registry().expired(cutoff)) {
       long epoch = s.epoch();
       log.info("client={} event=session.expired", s.clientId());
-      home.discard(s, true).compose(v -> services.store().release(s.clientId(), epoch));
+      // the stored queue goes only if this node still held the claim: a copy another node took
+      // over (and never had released) must not delete the new owner's queue
+      home.discard(s, false).compose(v -> services.store().release(s.clientId(), epoch))
+          .compose(released -> released ? services.store().clearMessages(s.clientId()) : Future.succeededFuture());
     }
   }
 

@@ -77,8 +77,10 @@ public final class ClusterTransport implements SessionOwners {
   Future<Void> start(Function<Message, Future<Void>> deliverLocal, BiConsumer<String, String> routeAnnounced,
                      java.util.function.Consumer<String> retainedAnnounced, SessionHome home) {
     EventBus eb = vertx.eventBus();
-    MessageConsumer<MessageBatch> deliver = eb.consumer(deliverAddress(localNode), msg -> {
-      List<Message> batch = msg.body().messages();
+    MessageConsumer<Object> deliver = eb.consumer(deliverAddress(localNode), msg -> {
+      // a single Message is what builds before batching sent; taken so a mixed cluster does not
+      // fail on it (those builds cannot read batches: see docs/operations.md, rolling upgrades)
+      List<Message> batch = msg.body() instanceof MessageBatch b ? b.messages() : List.of((Message) msg.body());
       received.add(batch.size());
       Future<Void> taken;
       if (batch.size() == 1) {
@@ -204,7 +206,14 @@ public final class ClusterTransport implements SessionOwners {
     }
     if (opened) {
       Batch open = batch;
-      vertx.getOrCreateContext().runOnContext(v -> flush(node, open));
+      try {
+        vertx.getOrCreateContext().runOnContext(v -> flush(node, open));
+      } catch (RuntimeException e) { // Vert.x is closing
+        synchronized (batches) {
+          batches.remove(node, open);
+        }
+        open.taken.tryFail(e);
+      }
     }
     return batch.taken.future();
   }
@@ -220,14 +229,18 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   private void send(String node, Batch batch) {
-    vertx.eventBus().request(deliverAddress(node), new MessageBatch(List.copyOf(batch.messages)), deliverOptions)
-        .onComplete(ar -> {
-          if (ar.succeeded()) {
-            batch.taken.complete();
-          } else {
-            batch.taken.fail(ar.cause());
-          }
-        });
+    try {
+      vertx.eventBus().request(deliverAddress(node), new MessageBatch(List.copyOf(batch.messages)), deliverOptions)
+          .onComplete(ar -> {
+            if (ar.succeeded()) {
+              batch.taken.tryComplete();
+            } else {
+              batch.taken.tryFail(ar.cause());
+            }
+          });
+    } catch (RuntimeException e) { // Vert.x is closing: the publishes are not taken
+      batch.taken.tryFail(e);
+    }
   }
 
   /** Tells every other node that this node routes the filter; completes when all applied it. */

@@ -86,8 +86,8 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   @Override
-  public Future<Void> release(String clientId, long epoch) {
-    return resume(sessions.submitToKey(clientId, new Processors.ReleaseSession(epoch))).mapEmpty();
+  public Future<Boolean> release(String clientId, long epoch) {
+    return resume(sessions.submitToKey(clientId, new Processors.ReleaseSession(epoch)));
   }
 
   @Override

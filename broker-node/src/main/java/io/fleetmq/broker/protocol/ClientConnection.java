@@ -154,7 +154,7 @@ final class ClientConnection implements Outlet {
       session = connected.session();
       boolean sessionPresent = connected.present() && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
       if (closed) {
-        leaveUnattached(session); // the client went away while its session was being set up
+        leaveUnattached(session, connected.epoch()); // the client went away while its session was being set up
         return;
       }
       if (session.discarded()) {
@@ -181,24 +181,24 @@ final class ClientConnection implements Outlet {
       // refused on time, the set-up may still complete later: a session nobody is connected to
       settingUp.onSuccess(late -> {
         log.info("client={} event=connect.completed_after_refusal", clientId);
-        leaveUnattached(late.session());
+        leaveUnattached(late.session(), late.epoch());
       });
     });
   }
 
   /**
-   * A session set up for a connection that is gone: a durable one waits offline (its expiry clock
-   * starts), a clean one ends. Nothing happens if a newer connection has the session meanwhile.
+   * A session set up under {@code epoch} for a connection that is gone: a durable one waits
+   * offline (its expiry clock starts), a clean one ends. Nothing happens if a newer CONNECT has
+   * the session meanwhile (attached, or claimed under a newer epoch).
    */
-  private void leaveUnattached(Session s) {
-    if (s.outlet() != null || s.discarded()) {
+  private void leaveUnattached(Session s, long epoch) {
+    if (s.outlet() != null || s.discarded() || s.epoch() != epoch) {
       return;
     }
     if (s.durable()) {
       s.detach(null);
-      services.store().markDisconnected(clientId, s.epoch(), System.currentTimeMillis());
+      services.store().markDisconnected(clientId, epoch, System.currentTimeMillis());
     } else {
-      long epoch = s.epoch();
       services.home().discard(s, false).onComplete(ar -> services.store().release(clientId, epoch));
     }
   }

@@ -163,12 +163,12 @@ public final class Router {
     return retained.match(filter);
   }
 
-  /** Messages this node sent to other nodes (one per node per publish). */
-  /** Publishes from clients (not retained) that matched no subscription anywhere in the cluster. */
+  /** Publishes (not retained) that matched no subscription anywhere in the cluster. */
   public long unrouted() {
     return unrouted.sum();
   }
 
+  /** Messages this node sent to other nodes (one per node per publish). */
   public long remoteSends() {
     return remoteSends.sum();
   }

@@ -133,6 +133,15 @@ public final class Session {
    * number, or the same message id stored by both owners during a hand-over) is kept once.
    * Messages the earlier owner had sent are re-sent first, with their packet ids.
    */
+  /** {@link #restore}, only while no connection is attached; true when it merged. */
+  public synchronized boolean restoreWhileOffline(List<QueuedMessage> stored) {
+    if (outlet != null || discarded) {
+      return false;
+    }
+    restore(stored);
+    return true;
+  }
+
   public synchronized void restore(List<QueuedMessage> stored) {
     Set<Long> seqs = new HashSet<>();
     Set<Long> ids = new HashSet<>();

@@ -28,7 +28,7 @@ public final class SessionHome {
   private static final Logger log = LoggerFactory.getLogger(SessionHome.class);
 
   /** The session a CONNECT gets, and whether it existed before (CONNACK session present). */
-  public record Connected(Session session, boolean present) {
+  public record Connected(Session session, boolean present, long epoch) {
   }
 
   private final String nodeId;
@@ -99,7 +99,7 @@ public final class SessionHome {
       }
       if (durable && local != null && local.durable() && !local.discarded() && !remote) {
         local.epoch(epoch);
-        return Future.all(done).map(new Connected(local, true));
+        return Future.all(done).map(new Connected(local, true, epoch));
       }
       Session session;
       boolean present = durable && prev != null && prev.durable();
@@ -110,7 +110,7 @@ public final class SessionHome {
         log.info("client={} event=session.takeover from={}", clientId, prevOwner);
         return Future.all(done)
             .compose(v -> moveIn(session, prev.subscriptions(), local, remote ? prevOwner : null))
-            .map(new Connected(session, true))
+            .map(new Connected(session, true, epoch))
             // a half-built session must not be resumed by the client's next attempt: drop it
             // (the stored queue stays for that attempt to load)
             .recover(e -> discard(session, false).transform(ar -> Future.failedFuture(e)));
@@ -125,7 +125,7 @@ public final class SessionHome {
       if (prev != null && prev.durable() && local == null) {
         done.add(store.clearMessages(clientId)); // clean session 1 discards the stored one
       }
-      return Future.all(done).map(new Connected(session, false));
+      return Future.all(done).map(new Connected(session, false, epoch));
     });
   }
 
@@ -170,9 +170,17 @@ public final class SessionHome {
       log.warn("client={} event=release.unconfirmed from={} epoch={} reason=\"{}\" action=continue_and_retry",
           clientId, node, epoch, e.toString());
       owners.releaseEventually(node, clientId, epoch).onComplete(ar -> {
-        if (reloadAfter && registry.get(clientId) == session && !session.discarded()) {
-          load(session).onComplete(loaded -> log.info("client={} event=release.settled from={} epoch={} reloaded={}",
-              clientId, node, epoch, loaded.succeeded()));
+        // what the old owner stored after this node loaded the queue: merged in while the session
+        // is offline (a merge into a live session could re-send messages just acknowledged whose
+        // removal is still on its way); otherwise it stays stored until the session next moves
+        boolean offline = registry.get(clientId) == session && !session.discarded() && session.outlet() == null
+            && session.epoch() == epoch;
+        if (reloadAfter && offline) {
+          store.loadQueue(clientId).onComplete(loaded -> log.info(
+              "client={} event=release.settled from={} epoch={} reloaded={}", clientId, node, epoch,
+              loaded.succeeded() && session.restoreWhileOffline(loaded.result())));
+        } else {
+          log.info("client={} event=release.settled from={} epoch={} reloaded=false", clientId, node, epoch);
         }
       });
       return Future.succeededFuture();

@@ -38,8 +38,8 @@ public interface SessionStore {
   /** Starts the expiry clock of a durable session, unless a newer claim owns it. */
   Future<Void> markDisconnected(String clientId, long epoch, long at);
 
-  /** Deletes the session record, unless a newer claim owns it. */
-  Future<Void> release(String clientId, long epoch);
+  /** Deletes the session record, unless a newer claim owns it; true when it was deleted. */
+  Future<Boolean> release(String clientId, long epoch);
 
   /** Deletes the session's queued messages and inbound QoS 2 state. */
   Future<Void> clearMessages(String clientId);

@@ -74,8 +74,8 @@ class SessionTest {
     }
 
     @Override
-    public Future<Void> release(String c, long e) {
-      return Future.succeededFuture();
+    public Future<Boolean> release(String c, long e) {
+      return Future.succeededFuture(true);
     }
 
     @Override
