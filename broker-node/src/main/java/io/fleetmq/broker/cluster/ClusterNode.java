@@ -124,7 +124,7 @@ public final class ClusterNode {
             node.retained.start();
             node.routes.start();
             return node;
-          });
+          }).recover(e -> vertx.close().transform(closed -> Future.<ClusterNode>failedFuture(e))); // leave again
         });
   }
 
