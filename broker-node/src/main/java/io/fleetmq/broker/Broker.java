@@ -146,7 +146,7 @@ public final class Broker {
    */
   Future<HealthServer.Readiness> readiness() {
     State s = state.get();
-    return Future.succeededFuture(new HealthServer.Readiness(s == State.READY && partitionsSafe, s, partitionsSafe));
+    return Future.succeededFuture(new HealthServer.Readiness(s, partitionsSafe));
   }
 
   private Future<Void> deployListeners(Vertx vertx) {

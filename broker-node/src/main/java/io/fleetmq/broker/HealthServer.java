@@ -16,7 +16,10 @@ import java.util.function.Supplier;
 final class HealthServer {
 
   /** What {@code /health/ready} answers. */
-  record Readiness(boolean ready, Broker.State state, boolean partitionsSafe) {
+  record Readiness(Broker.State state, boolean partitionsSafe) {
+    boolean ready() {
+      return state == Broker.State.READY && partitionsSafe;
+    }
   }
 
   private HealthServer() {
@@ -29,7 +32,7 @@ final class HealthServer {
           switch (req.path()) {
             case "/health/live" -> req.response().setStatusCode(200).end("{\"status\":\"UP\"}");
             case "/health/ready" -> readiness.get().onComplete(ar -> {
-              Readiness r = ar.succeeded() ? ar.result() : new Readiness(false, null, false);
+              Readiness r = ar.succeeded() ? ar.result() : new Readiness(null, false);
               JsonObject body = new JsonObject().put("status", r.ready() ? "UP" : "DOWN")
                   .put("state", String.valueOf(r.state())).put("partitionsSafe", r.partitionsSafe());
               if (ar.failed()) {

@@ -23,7 +23,7 @@ class HealthServerTest {
   void ready_followsTheReadinessCheck_andAFailedCheckIs503() throws Exception {
     Vertx vertx = Vertx.vertx();
     AtomicReference<Future<HealthServer.Readiness>> check = new AtomicReference<>(
-        Future.succeededFuture(new HealthServer.Readiness(false, Broker.State.STARTING, false)));
+        Future.succeededFuture(new HealthServer.Readiness(Broker.State.STARTING, false)));
     try {
       HttpServer server = TestBroker.await(HealthServer.start(vertx, "127.0.0.1", 0, check::get,
           () -> Future.succeededFuture(false), () -> null));
@@ -33,9 +33,9 @@ class HealthServerTest {
       assertThat(get(http, base + "/health/ready").body()).contains("\"state\":\"STARTING\"");
       assertThat(get(http, base + "/health/live").statusCode()).isEqualTo(200);
       assertThat(get(http, base + "/metrics").statusCode()).isEqualTo(503); // no registry before the join
-      check.set(Future.succeededFuture(new HealthServer.Readiness(true, Broker.State.READY, true)));
+      check.set(Future.succeededFuture(new HealthServer.Readiness(Broker.State.READY, true)));
       assertThat(get(http, base + "/health/ready").statusCode()).isEqualTo(200);
-      check.set(Future.succeededFuture(new HealthServer.Readiness(false, Broker.State.READY, false)));
+      check.set(Future.succeededFuture(new HealthServer.Readiness(Broker.State.READY, false)));
       HttpResponse<String> migrating = get(http, base + "/health/ready");
       assertThat(migrating.statusCode()).isEqualTo(503);
       assertThat(migrating.body()).contains("\"partitionsSafe\":false");

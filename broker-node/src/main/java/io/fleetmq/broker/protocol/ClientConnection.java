@@ -403,11 +403,7 @@ final class ClientConnection implements Outlet {
    */
   private void runNowOrQueue(Runnable task) {
     if (outboxSize.get() == 0 && Vertx.currentContext() == context) {
-      try {
-        task.run();
-      } catch (RuntimeException e) {
-        log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
-      }
+      runGuarded(task);
     } else {
       runOnOwnContext(task);
     }
@@ -415,14 +411,17 @@ final class ClientConnection implements Outlet {
 
   private void drainOutbox() {
     do {
-      Runnable task = outbox.poll();
-      try {
-        task.run();
-      } catch (RuntimeException e) {
-        // the connection closed meanwhile; the session keeps the message if it must
-        log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
-      }
+      runGuarded(outbox.poll());
     } while (outboxSize.decrementAndGet() > 0);
+  }
+
+  private void runGuarded(Runnable task) {
+    try {
+      task.run();
+    } catch (RuntimeException e) {
+      // the connection closed meanwhile; the session keeps the message if it must
+      log.debug("client={} event=write.skipped reason=\"{}\"", clientId, e.getMessage());
+    }
   }
 
   @Override

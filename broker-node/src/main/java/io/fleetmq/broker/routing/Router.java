@@ -107,21 +107,10 @@ public final class Router {
       if (all == null) {
         return first.deliver(message, QoS.min(message.qos(), firstQos));
       }
-      return deliverTo(all, message);
+      List<Future<Void>> taken = new ArrayList<>(all.size());
+      all.forEach((session, qos) -> taken.add(session.deliver(message, QoS.min(message.qos(), qos))));
+      return Future.all(taken).mapEmpty();
     }
-  }
-
-  private static Future<Void> deliverTo(Map<Session, QoS> targets, Message message) {
-    if (targets.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    if (targets.size() == 1) {
-      Map.Entry<Session, QoS> e = targets.entrySet().iterator().next();
-      return e.getKey().deliver(message, QoS.min(message.qos(), e.getValue()));
-    }
-    List<Future<Void>> taken = new ArrayList<>(targets.size());
-    targets.forEach((session, qos) -> taken.add(session.deliver(message, QoS.min(message.qos(), qos))));
-    return Future.all(taken).mapEmpty();
   }
 
   /**
