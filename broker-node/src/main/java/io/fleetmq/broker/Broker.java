@@ -180,12 +180,8 @@ public final class Broker {
   private void expireSessions() {
     long cutoff = System.currentTimeMillis() - config.sessionExpirySeconds() * 1000;
     for (Session s : services.registry().expired(cutoff)) {
-      long epoch = s.epoch();
-      log.info("client={} event=session.expired", s.clientId());
-      // the stored queue goes only if this node still held the claim: a copy another node took
-      // over (and never had released) must not delete the new owner's queue
-      home.discard(s, false).compose(v -> services.store().release(s.clientId(), epoch))
-          .compose(released -> released ? services.store().clearMessages(s.clientId()) : Future.succeededFuture());
+      home.expire(s).onFailure(e -> log.warn("client={} event=session.expiry_failed reason=\"{}\"", s.clientId(),
+          e.toString()));
     }
   }
 

@@ -97,7 +97,8 @@ public final class ClusterNode {
     this.nodeId = manager.getNodeId();
     this.transport = new ClusterTransport(vertx, manager, nodeId, cfg.clusterTimeoutSeconds() * 1000);
     OperationTimer timer = new OperationTimer(() -> registry);
-    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId, timer);
+    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId, timer,
+        cfg.sessionExpirySeconds() + 600);
     this.retained = new HazelcastRetainedStore(vertx, hz, transport::announceRetained, timer);
     this.routes = new HazelcastRouteTable(vertx, hz, nodeId, transport::announceRoute);
     this.messageIds = hz.getFlakeIdGenerator(Maps.MESSAGE_IDS);

@@ -6,6 +6,7 @@ import com.hazelcast.nio.serialization.compact.CompactSerializer;
 import com.hazelcast.nio.serialization.compact.CompactWriter;
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.session.InboundQos2;
 import io.fleetmq.broker.session.QueuedMessage;
 import io.fleetmq.broker.session.SessionRecord;
 import java.util.Arrays;
@@ -28,7 +29,8 @@ final class CompactSerializers {
         .addSerializer(new MessageSerializer())
         .addSerializer(new QueuedMessageSerializer())
         .addSerializer(new SessionRecordSerializer())
-        .addSerializer(new RouteNodesSerializer());
+        .addSerializer(new RouteNodesSerializer())
+        .addSerializer(new InboundQos2Serializer());
   }
 
   static final class MessageSerializer implements CompactSerializer<Message> {
@@ -64,7 +66,7 @@ final class CompactSerializers {
     public QueuedMessage read(CompactReader in) {
       return new QueuedMessage(in.readString("clientId"), in.readInt64("seq"), in.readCompact("message"),
           QoS.of(in.readInt8("qos")), in.readInt32("packetId"),
-          QueuedMessage.Phase.values()[in.readInt8("phase")]);
+          QueuedMessage.Phase.values()[in.readInt8("phase")], in.readInt64("epoch"));
     }
 
     @Override
@@ -75,6 +77,7 @@ final class CompactSerializers {
       out.writeInt8("qos", (byte) q.qos().value());
       out.writeInt32("packetId", q.packetId());
       out.writeInt8("phase", (byte) q.phase().ordinal());
+      out.writeInt64("epoch", q.epoch());
     }
 
     @Override
@@ -148,6 +151,33 @@ final class CompactSerializers {
     @Override
     public Class<RouteNodes> getCompactClass() {
       return RouteNodes.class;
+    }
+  }
+
+  static final class InboundQos2Serializer implements CompactSerializer<InboundQos2> {
+    @Override
+    public InboundQos2 read(CompactReader in) {
+      return new InboundQos2(in.readString("clientId"), in.readInt32("packetId"), in.readInt64("messageId"),
+          in.readBoolean("routed"), in.readInt64("epoch"));
+    }
+
+    @Override
+    public void write(CompactWriter out, InboundQos2 i) {
+      out.writeString("clientId", i.clientId());
+      out.writeInt32("packetId", i.packetId());
+      out.writeInt64("messageId", i.messageId());
+      out.writeBoolean("routed", i.routed());
+      out.writeInt64("epoch", i.epoch());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "fleetmq.InboundQos2";
+    }
+
+    @Override
+    public Class<InboundQos2> getCompactClass() {
+      return InboundQos2.class;
     }
   }
 }
