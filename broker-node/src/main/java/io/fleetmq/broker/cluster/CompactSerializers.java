@@ -9,9 +9,7 @@ import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.session.InboundQos2;
 import io.fleetmq.broker.session.QueuedMessage;
 import io.fleetmq.broker.session.SessionRecord;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 
 /**
@@ -135,12 +133,33 @@ final class CompactSerializers {
   static final class RouteNodesSerializer implements CompactSerializer<RouteNodes> {
     @Override
     public RouteNodes read(CompactReader in) {
-      return new RouteNodes(new LinkedHashSet<>(Arrays.asList(in.readArrayOfString("nodes"))));
+      return new RouteNodes(readVersions(in, "nodes", "versions"), readVersions(in, "goneNodes", "goneVersions"));
+    }
+
+    private static Map<String, Long> readVersions(CompactReader in, String names, String versions) {
+      String[] n = in.readArrayOfString(names);
+      long[] v = in.readArrayOfInt64(versions);
+      Map<String, Long> out = new LinkedHashMap<>();
+      for (int i = 0; i < n.length; i++) {
+        out.put(n[i], v[i]);
+      }
+      return out;
+    }
+
+    private static void writeVersions(CompactWriter out, String names, String versions, Map<String, Long> m) {
+      String[] n = m.keySet().toArray(String[]::new);
+      long[] v = new long[n.length];
+      for (int i = 0; i < n.length; i++) {
+        v[i] = m.get(n[i]);
+      }
+      out.writeArrayOfString(names, n);
+      out.writeArrayOfInt64(versions, v);
     }
 
     @Override
     public void write(CompactWriter out, RouteNodes r) {
-      out.writeArrayOfString("nodes", r.nodes().toArray(String[]::new));
+      writeVersions(out, "nodes", "versions", r.present());
+      writeVersions(out, "goneNodes", "goneVersions", r.gone());
     }
 
     @Override

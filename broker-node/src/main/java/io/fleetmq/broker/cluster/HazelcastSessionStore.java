@@ -77,6 +77,12 @@ public final class HazelcastSessionStore implements SessionStore {
     return vertx.executeBlocking(() -> new ArrayList<>(sessions.values(Predicates.equal("ownerNode", owner))), false);
   }
 
+  /** Every node named as an owner by a record (a projection over the whole map). */
+  Future<java.util.Set<String>> owners() {
+    return vertx.executeBlocking(() -> new java.util.HashSet<>(sessions.project(
+        com.hazelcast.projection.Projections.singleAttribute("ownerNode"))), false);
+  }
+
   @Override
   public Future<Boolean> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions) {
     return resume(sessions.submitToKey(clientId, new Processors.SaveSubscriptions(epoch, Map.copyOf(subscriptions))));

@@ -15,7 +15,6 @@ import io.fleetmq.broker.session.StoreRules;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +37,7 @@ final class Processors {
       case SaveSubscriptions.ID -> new SaveSubscriptions();
       case MarkDisconnected.ID -> new MarkDisconnected();
       case DeleteEntry.ID -> new DeleteEntry<>();
-      case AddRouteNode.ID -> new AddRouteNode();
+      case SetRouteNode.ID -> new SetRouteNode();
       case RemoveRouteNode.ID -> new RemoveRouteNode();
       case SetRetained.ID -> new SetRetained();
       case ReleaseSession.ID -> new ReleaseSession();
@@ -235,39 +234,30 @@ final class Processors {
     }
   }
 
-  abstract static class RouteChange extends Base<String, RouteNodes, Boolean> {
-    String node;
-
-    @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeString(node);
-    }
-
-    @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      node = in.readString();
-    }
-  }
-
-  static final class AddRouteNode extends RouteChange {
+  /** Adds or removes a node under a filter, if the change is newer than what the entry knows of that node. */
+  static final class SetRouteNode extends Base<String, RouteNodes, Boolean> {
     static final int ID = 5;
+    String node;
+    boolean add;
+    long version;
 
-    AddRouteNode() {
+    SetRouteNode() {
     }
 
-    AddRouteNode(String node) {
+    SetRouteNode(String node, boolean add, long version) {
       this.node = node;
+      this.add = add;
+      this.version = version;
     }
 
     @Override
     public Boolean process(Map.Entry<String, RouteNodes> entry) {
-      RouteNodes r = entry.getValue();
-      if (r != null && r.nodes().contains(node)) {
+      RouteNodes r = entry.getValue() == null ? RouteNodes.EMPTY : entry.getValue();
+      RouteNodes next = r.with(node, add, version);
+      if (next == null) {
         return false;
       }
-      LinkedHashSet<String> nodes = r == null ? new LinkedHashSet<>() : new LinkedHashSet<>(r.nodes());
-      nodes.add(node);
-      entry.setValue(new RouteNodes(nodes));
+      entry.setValue(next);
       return true;
     }
 
@@ -275,10 +265,26 @@ final class Processors {
     public int getClassId() {
       return ID;
     }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(node);
+      out.writeBoolean(add);
+      out.writeLong(version);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      node = in.readString();
+      add = in.readBoolean();
+      version = in.readLong();
+    }
   }
 
-  static final class RemoveRouteNode extends RouteChange {
+  /** Drops every trace of a node that left the cluster from a filter's entry. */
+  static final class RemoveRouteNode extends Base<String, RouteNodes, Boolean> {
     static final int ID = 6;
+    String node;
 
     RemoveRouteNode() {
     }
@@ -290,18 +296,30 @@ final class Processors {
     @Override
     public Boolean process(Map.Entry<String, RouteNodes> entry) {
       RouteNodes r = entry.getValue();
-      if (r == null || !r.nodes().contains(node)) {
+      if (r == null) {
         return false;
       }
-      LinkedHashSet<String> nodes = new LinkedHashSet<>(r.nodes());
-      nodes.remove(node);
-      entry.setValue(nodes.isEmpty() ? null : new RouteNodes(nodes));
+      RouteNodes next = r.without(node);
+      if (next == r) {
+        return false;
+      }
+      entry.setValue(next);
       return true;
     }
 
     @Override
     public int getClassId() {
       return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(node);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      node = in.readString();
     }
   }
 
