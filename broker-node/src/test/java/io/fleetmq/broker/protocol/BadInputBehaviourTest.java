@@ -142,4 +142,26 @@ class BadInputBehaviourTest {
     }
     assertThat(new Packet(3, 0, new byte[0]).type()).isEqualTo(Packet.PUBLISH);
   }
+
+  @Test
+  void willQos3_orWillBitsWithoutTheWillFlag_closeTheConnection_withoutTakingOverTheClientId() throws Exception {
+    try (Paho.Client owner = Paho.connect(port, "will-owner", false)) {
+      owner.mqtt.subscribe("owner/t", 1);
+      byte[] qos3 = RawMqttClient.connectPacket(4, "will-owner", false, 60, "w/t", "x", 3, false);
+      byte[] noFlagQos = RawMqttClient.connectPacket(4, "will-owner", false, 60, null, null, 0, false);
+      noFlagQos[9] |= 0x08; // will QoS 1 without the will flag
+      byte[] noFlagRetain = RawMqttClient.connectPacket(4, "will-owner", false, 60, null, null, 0, false);
+      noFlagRetain[9] |= 0x20; // will retain without the will flag
+      for (byte[] connect : new byte[][] {qos3, noFlagQos, noFlagRetain}) {
+        try (RawMqttClient raw = new RawMqttClient(port)) {
+          raw.send(connect);
+          assertThat(raw.closedByBroker()).isTrue();
+        }
+      }
+      // the client id's connection was never taken over: it is still served
+      owner.publish("owner/t", "still mine", 1, false);
+      assertThat(owner.next().payload()).isEqualTo("still mine");
+      assertThat(owner.mqtt.isConnected()).isTrue();
+    }
+  }
 }
