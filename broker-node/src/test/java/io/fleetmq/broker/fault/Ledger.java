@@ -212,7 +212,7 @@ public final class Ledger {
           r.qos2DuplicatesAfterResend += qos == 2 ? c.duplicatesOfResent : 0;
           r.outOfOrder[qos] += c.outOfOrder;
           if (qos == 2 && c.duplicates > 0) {
-            r.qos2DuplicateExamples.add(s.id + " got " + p.id + " seq " + c.duplicateExamples + " twice");
+            r.qos2Duplicated.computeIfAbsent(p.id, k -> new Duplicated()).add(s.id, c.duplicateSeqs, c.firstDuplicate);
           }
         }
         if (matching) {
@@ -227,6 +227,9 @@ public final class Ledger {
         }
       }
     }
+    r.qos2Duplicated.forEach((pub, d) -> r.qos2DuplicateExamples.add(String.format("%s seq %s at %d subscriber(s) %s, first at +%.1f s",
+        pub, ranges(d.seqs, 6), d.subscribers.size(), d.subscribers.size() > 2 ? "" : d.subscribers,
+        (d.first - origin) / 1e9).replace("  ", " ")));
     for (Map.Entry<String, Session> e : new TreeMap<>(sessions).entrySet()) {
       List<String> lost = e.getValue().lostAt();
       if (!lost.isEmpty()) {
@@ -282,6 +285,19 @@ public final class Ledger {
     return b.toString();
   }
 
+  /** The QoS 2 duplicates of one publisher's messages. */
+  static final class Duplicated {
+    final BitSet seqs = new BitSet();
+    final List<String> subscribers = new ArrayList<>();
+    long first = Long.MAX_VALUE;
+
+    void add(String subscriber, BitSet dup, long firstAt) {
+      seqs.or(dup);
+      subscribers.add(subscriber);
+      first = Math.min(first, firstAt);
+    }
+  }
+
   /** The figures of a run and what in them is a failure. */
   public static final class Result {
     /** by QoS (index 1 and 2) */
@@ -298,6 +314,7 @@ public final class Ledger {
     public final Map<String, String> lostByChannel = new LinkedHashMap<>();
     public long qos2DuplicatesAfterResend;
     public final List<String> qos2DuplicateExamples = new ArrayList<>();
+    final Map<String, Duplicated> qos2Duplicated = new TreeMap<>();
     public final List<String> unexpected = new ArrayList<>();
     public long sessionsLost;
     public final Map<String, String> sessionLosses = new LinkedHashMap<>();
@@ -424,7 +441,7 @@ public final class Ledger {
     }
 
     void delivered(Pub p, int seq, boolean resent, long now) {
-      channel(p).delivered(seq, resent);
+      channel(p).delivered(seq, resent, now);
       synchronized (this) {
         if (lastDelivery != 0 && (longest == null || now - lastDelivery > longest.nanos)) {
           longest = new Gap(lastDelivery, now - lastDelivery);
@@ -456,18 +473,18 @@ public final class Ledger {
     private long duplicatesOfResent;
     private long outOfOrder;
     private int highest = -1;
-    private final List<Integer> duplicateExamples = new ArrayList<>();
+    private final BitSet duplicateSeqs = new BitSet();
+    private long firstDuplicate = Long.MAX_VALUE;
 
-    synchronized void delivered(int seq, boolean resent) {
+    synchronized void delivered(int seq, boolean resent, long now) {
       deliveries++;
       if (delivered.get(seq)) {
         duplicates++;
         if (resent) {
           duplicatesOfResent++;
         }
-        if (duplicateExamples.size() < 5) {
-          duplicateExamples.add(seq);
-        }
+        duplicateSeqs.set(seq);
+        firstDuplicate = Math.min(firstDuplicate, now);
         return;
       }
       delivered.set(seq);

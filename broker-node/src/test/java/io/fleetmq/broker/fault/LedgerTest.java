@@ -92,7 +92,7 @@ class LedgerTest {
     Ledger.Result r = l.analyse();
     assertThat(r.duplicates[2]).isEqualTo(1);
     assertThat(r.qos2DuplicatesAfterResend).isZero();
-    assertThat(r.failures()).anyMatch(f -> f.contains("QoS 2 duplicates") && f.contains("x2 got p2 seq [2]"));
+    assertThat(r.failures()).anyMatch(f -> f.contains("QoS 2 duplicates") && f.contains("p2 seq 2 at 1 subscriber(s) [x2]"));
   }
 
   @Test

@@ -140,8 +140,11 @@ public final class Liveness {
     for (Window w : all) {
       long at = recoveredAt(w.end, Math.min(stop, w.end + limit + WINDOWS * TimeUnit.SECONDS.toNanos(1)));
       if (at < 0) {
-        r.failures.add(String.format("throughput not back to %.0f%% of %.0f msg/s within %d s after %s (ended at +%.1f s)",
-            share * 100, offeredPerSecond, TimeUnit.NANOSECONDS.toSeconds(limit), w.name, rel(w.end)));
+        r.failures.add(String.format("throughput not back to %.0f%% of %.0f msg/s within %d s after %s (ended at +%.1f s)%s",
+            share * 100, offeredPerSecond, TimeUnit.NANOSECONDS.toSeconds(limit), w.name, rel(w.end),
+            w.start == publishingFrom && w.end == publishingFrom
+                ? ": the cluster does not carry the offered rate even before any fault (a lower fault.rate for this machine?)"
+                : ""));
         r.recovery.put(w.name, "never");
       } else {
         r.recovery.put(w.name, String.format("%.1f s", (at - w.end) / 1e9));

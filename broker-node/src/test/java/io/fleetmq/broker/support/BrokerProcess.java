@@ -26,6 +26,7 @@ public final class BrokerProcess implements AutoCloseable {
   public int httpPort;
   public String clusterAddress;
   private final Thread reader;
+  private volatile boolean paused;
 
   private BrokerProcess(Process process) {
     this.process = process;
@@ -106,6 +107,18 @@ public final class BrokerProcess implements AutoCloseable {
   /** SIGSTOP: the node stops answering but stays a cluster member until its heartbeats are missed. */
   public void pause() throws Exception {
     new ProcessBuilder("kill", "-STOP", String.valueOf(process.pid())).inheritIO().start().waitFor();
+    paused = true;
+  }
+
+  /** SIGCONT: a paused node goes on. */
+  public void resume() throws Exception {
+    new ProcessBuilder("kill", "-CONT", String.valueOf(process.pid())).inheritIO().start().waitFor();
+    paused = false;
+  }
+
+  /** Between {@link #pause} and {@link #resume}. */
+  public boolean paused() {
+    return paused;
   }
 
   /** SIGKILL: the node dies at once, as in a crash. */
@@ -122,6 +135,9 @@ public final class BrokerProcess implements AutoCloseable {
   @Override
   public void close() throws Exception {
     if (process.isAlive()) {
+      if (paused) {
+        resume(); // a stopped process would not act on SIGTERM
+      }
       terminate();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
