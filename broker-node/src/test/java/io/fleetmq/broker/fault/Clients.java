@@ -113,6 +113,7 @@ public final class Clients implements AutoCloseable {
         return;
       }
       live.disconnected(id, System.nanoTime());
+      ledger.disconnected(id);
       if (durable) {
         // a durable subscriber subscribes once: its session must keep the subscription
         ctx.getReconnector().resubscribeIfSessionExpired(false).republishIfSessionExpired(false);

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -72,7 +73,8 @@ public final class FaultRunner {
   }
 
   void log(String line) {
-    String l = String.format("[fault %d +%6.1fs] %s", seed, (System.nanoTime() - origin) / 1e9, line);
+    String l = String.format("[fault %d +%6.1fs %s] %s", seed, (System.nanoTime() - origin) / 1e9,
+        java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), line);
     lines.add(l);
     System.out.println(l);
   }
@@ -121,6 +123,7 @@ public final class FaultRunner {
     long end;
     int unsettled;
     long waitedMs;
+    double lateRate = -1;
   }
 
   private void drive(FaultSchedule schedule, String run, int port, ProcessTarget target, Clients clients, Ledger ledger,
@@ -238,16 +241,29 @@ public final class FaultRunner {
     long waitFrom = System.nanoTime();
     long deadline = waitFrom + TimeUnit.SECONDS.toNanos(cfg.finalWaitSeconds());
     long missing = ledger.missing();
+    long lastProgress = waitFrom;
+    long[] deliveriesAt = new long[(cfg.finalWaitSeconds() + 10) * 4 + 1];
+    int tick = 0;
     while (System.nanoTime() < deadline) {
       missing = ledger.missing();
+      deliveriesAt[Math.min(tick, deliveriesAt.length - 1)] = ledger.deliveries();
       // at least 3 s for a will that must not come
       if (missing == 0 && ledger.willsArrived() && System.nanoTime() - waitFrom > TimeUnit.SECONDS.toNanos(3)) {
         break;
       }
+      if (System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(10)) {
+        lastProgress = System.nanoTime();
+        log("waiting for the last deliveries: " + missing + " missing, wills " + (ledger.willsArrived() ? "in" : "due"));
+      }
+      tick++;
       Thread.sleep(250);
     }
     t.waitedMs = (System.nanoTime() - waitFrom) / 1_000_000;
-    log("waited " + t.waitedMs + " ms for the last deliveries; still missing " + missing);
+    // deliveries in the last 5 s of the wait: lost, or only very late?
+    int last = Math.min(tick, deliveriesAt.length - 1);
+    t.lateRate = last >= 20 ? (deliveriesAt[last] - deliveriesAt[last - 20]) / 5.0 : -1;
+    log("waited " + t.waitedMs + " ms for the last deliveries; still missing " + missing
+        + (missing > 0 && t.lateRate >= 0 ? String.format(" (deliveries in the last 5 s: %.1f/s)", t.lateRate) : ""));
     t.end = System.nanoTime();
   }
 
@@ -326,11 +342,24 @@ public final class FaultRunner {
     b.append(String.format("Longest delivery gap %.1f s (%s from +%.1f s). ", r.longestGapNanos / 1e9,
         r.longestGapSubscriber, r.longestGapAtSecond));
     b.append("Client disconnects: ").append(clients.disconnectCauses()).append(". ");
+    if (target != null) {
+      Map<String, Long> dropped = target.droppedByBroker();
+      if (!dropped.isEmpty()) {
+        b.append("The brokers logged dropped messages (at least, from their event=message.dropped lines): ")
+            .append(dropped).append(". ");
+      }
+    }
     if (!notes.isEmpty()) {
       b.append("Notes: ").append(notes).append(". ");
     }
     if (t.waitedMs > 0) {
-      b.append("Final wait ").append(t.waitedMs).append(" ms.");
+      b.append("Final wait ").append(t.waitedMs).append(" ms");
+      if (r.lost > 0 && t.lateRate >= 0) {
+        b.append(String.format(t.lateRate > 0
+            ? " (messages were still arriving at %.1f/s when it ended: some of the lost may only be very late)"
+            : " (nothing arrived in its last 5 s: %.0f/s)", t.lateRate));
+      }
+      b.append('.');
     }
     if (t.publishingStop > 0) {
       long[] ps = live.perSecond(t.publishingStop);

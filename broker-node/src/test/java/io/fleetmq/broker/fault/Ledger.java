@@ -128,6 +128,27 @@ public final class Ledger {
     }
   }
 
+  /**
+   * A connection of a client was lost. Will deliveries are told apart by the watcher's
+   * disconnects, not its connects: a message of the next connection can reach the callback before
+   * the connect listener has run, but never before the disconnect listener.
+   */
+  public void disconnected(String client) {
+    Session s = sessions.get(client);
+    if (s != null) {
+      s.disconnected();
+    }
+  }
+
+  /** Deliveries to all subscribers so far (to see whether messages are still arriving). */
+  public long deliveries() {
+    long n = 0;
+    for (Sub s : subscribers.values()) {
+      n += s.deliveries();
+    }
+    return n;
+  }
+
   public void qos0Sent(String publisher) {
     qos0Sent.computeIfAbsent(publisher, k -> new AtomicLong()).incrementAndGet();
   }
@@ -146,7 +167,7 @@ public final class Ledger {
     Watcher w = watchers.get(watcher);
     Session s = sessions.get(watcher);
     if (w != null) {
-      w.delivered(willClient, s == null ? 0 : s.connects());
+      w.delivered(willClient, s == null ? 0 : s.disconnects());
     }
   }
 
@@ -440,9 +461,16 @@ public final class Ledger {
       return channels.computeIfAbsent(p.id, k -> new Channel());
     }
 
+    private long deliveries;
+
+    synchronized long deliveries() {
+      return deliveries;
+    }
+
     void delivered(Pub p, int seq, boolean resent, long now) {
       channel(p).delivered(seq, resent, now);
       synchronized (this) {
+        deliveries++;
         if (lastDelivery != 0 && (longest == null || now - lastDelivery > longest.nanos)) {
           longest = new Gap(lastDelivery, now - lastDelivery);
         }
@@ -512,8 +540,14 @@ public final class Ledger {
       }
     }
 
-    synchronized int connects() {
-      return connects;
+    private int disconnects;
+
+    synchronized void disconnected() {
+      disconnects++;
+    }
+
+    synchronized int disconnects() {
+      return disconnects;
     }
 
     synchronized List<String> lostAt() {

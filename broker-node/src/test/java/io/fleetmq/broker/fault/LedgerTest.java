@@ -169,8 +169,9 @@ class LedgerTest {
     l.connected("w", false);
     l.expectWill("dies", WillExpectation.ONCE);
     l.willDelivered("w", "dies");
+    l.disconnected("w");
+    l.willDelivered("w", "dies"); // may come before the connect listener has run
     l.connected("w", true);
-    l.willDelivered("w", "dies");
     Ledger.Result r = l.analyse();
     assertThat(r.failures()).isEmpty();
     assertThat(r.willRedeliveries).isEqualTo(1);

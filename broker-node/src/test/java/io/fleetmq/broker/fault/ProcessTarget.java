@@ -68,11 +68,11 @@ public final class ProcessTarget implements FaultTarget {
     }
     log.accept("starting node " + node);
     try {
-      cluster.restart(node);
+      cluster.restart(node, 180);
     } finally {
       generations.get(node).add(cluster.nodes[node]);
     }
-    long ms = cluster.awaitHttpReady(node, 90);
+    long ms = cluster.awaitHttpReady(node, 120);
     log.accept("node " + node + " ready (" + ms + " ms after its start line)");
   }
 
@@ -147,6 +147,29 @@ public final class ProcessTarget implements FaultTarget {
         Files.write(dir.resolve("node" + i + "-" + k + ".log"), g.get(k).output);
       }
     }
+  }
+
+  /**
+   * Messages the brokers say they dropped, by reason and client: the highest
+   * dropped_by_session count of each session on each process, added up.
+   */
+  public java.util.Map<String, Long> droppedByBroker() {
+    java.util.regex.Pattern p = java.util.regex.Pattern.compile(
+        "client=(\\S+) event=message\\.dropped.*reason=\"([^\"(]*).*dropped_by_session=(\\d+)");
+    java.util.Map<String, Long> total = new java.util.TreeMap<>();
+    for (List<BrokerProcess> g : generations) {
+      for (BrokerProcess proc : g) {
+        java.util.Map<String, Long> max = new java.util.HashMap<>();
+        for (String line : proc.output) {
+          java.util.regex.Matcher m = p.matcher(line);
+          if (m.find()) {
+            max.merge(m.group(2).trim() + " " + m.group(1), Long.parseLong(m.group(3)), Math::max);
+          }
+        }
+        max.forEach((k, v) -> total.merge(k, v, Long::sum));
+      }
+    }
+    return total;
   }
 
   /** Lines of every node's processes that contain any of the words. */

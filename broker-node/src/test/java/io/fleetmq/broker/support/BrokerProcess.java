@@ -74,7 +74,12 @@ public final class BrokerProcess implements AutoCloseable {
   }
 
   public void awaitReady() throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    awaitReady(90);
+  }
+
+  /** Waits up to the given seconds for the ready line (a loaded machine may need more than 90). */
+  public void awaitReady(int seconds) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (System.nanoTime() < deadline) {
       for (String line : output) {
         Matcher m = READY.matcher(line);
@@ -91,7 +96,7 @@ public final class BrokerProcess implements AutoCloseable {
       Thread.sleep(100);
     }
     close();
-    throw new IllegalStateException("broker not ready within 90 s:\n" + String.join("\n", output));
+    throw new IllegalStateException("broker not ready within " + seconds + " s:\n" + String.join("\n", output));
   }
 
   /** Waits for the exit status. */

@@ -82,8 +82,13 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** Starts node i again on its ports and waits until it is ready. */
   public void restart(int i) throws Exception {
+    restart(i, 90);
+  }
+
+  /** {@link #restart(int)}, waiting up to the given seconds for the node's ready line. */
+  public void restart(int i, int seconds) throws Exception {
     nodes[i] = launch(i);
-    nodes[i].awaitReady();
+    nodes[i].awaitReady(seconds);
   }
 
   /**
