@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * A second fault on another node while the cluster is still recovering from the first: it starts
- * as soon as the first node is ready again, before partitions have settled (without waiting for
- * /health/cluster-safe). Never two nodes down at once.
+ * as soon as the first node is ready again and back in the cluster, before partitions have settled
+ * (without waiting for /health/cluster-safe). Never two nodes down at once.
  */
 public record DuringRecovery(Fault first, Fault second) implements Fault {
 
@@ -34,7 +34,7 @@ public record DuringRecovery(Fault first, Fault second) implements Fault {
     Outcome a = first.run(t);
     Outcome o = new Outcome(a.start);
     o.notes.addAll(a.notes);
-    t.awaitReady(first.nodes().get(0), Duration.ofSeconds(60)); // a continued node may still be rejoining
+    t.awaitRejoined(first.nodes().get(0), Duration.ofSeconds(60)); // never two nodes out at once
     Outcome b = second.run(t);
     o.notes.addAll(b.notes);
     return o.ended();

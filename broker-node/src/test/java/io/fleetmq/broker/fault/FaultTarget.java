@@ -39,6 +39,12 @@ public interface FaultTarget {
   void awaitReady(int node, Duration within) throws Exception;
 
   /**
+   * Waits until the node is ready and every running node counts all members (a node continued
+   * after member-timeout may be ready on its own side of a split).
+   */
+  void awaitRejoined(int node, Duration within) throws Exception;
+
+  /**
    * Cuts every client's link at once (the client sees its connection reset) while the broker's
    * side of each link stays open, silent, for {@code halfOpen}, then closes it: the clients
    * reconnect and take their sessions over from connections the broker still thinks alive.

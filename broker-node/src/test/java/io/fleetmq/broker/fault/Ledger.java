@@ -233,7 +233,8 @@ public final class Ledger {
           r.qos2DuplicatesAfterResend += qos == 2 ? c.duplicatesOfResent : 0;
           r.outOfOrder[qos] += c.outOfOrder;
           if (qos == 2 && c.duplicates > 0) {
-            r.qos2Duplicated.computeIfAbsent(p.id, k -> new Duplicated()).add(s.id, c.duplicateSeqs, c.firstDuplicate);
+            r.qos2Duplicated.computeIfAbsent(p.id, k -> new Duplicated()).add(s.id, c.duplicateSeqs, c.firstDuplicate,
+                c.maxCopies);
           }
         }
         if (matching) {
@@ -248,8 +249,9 @@ public final class Ledger {
         }
       }
     }
-    r.qos2Duplicated.forEach((pub, d) -> r.qos2DuplicateExamples.add(String.format("%s seq %s at %d subscriber(s) %s, first at +%.1f s",
-        pub, ranges(d.seqs, 6), d.subscribers.size(), d.subscribers.size() > 2 ? "" : d.subscribers,
+    r.qos2Duplicated.forEach((pub, d) -> r.qos2DuplicateExamples.add(String.format(
+        "%s seq %s at %d subscriber(s) %s, up to %d copies of one, first at +%.1f s",
+        pub, ranges(d.seqs, 6), d.subscribers.size(), d.subscribers.size() > 2 ? "" : d.subscribers, d.maxCopies,
         (d.first - origin) / 1e9).replace("  ", " ")));
     for (Map.Entry<String, Session> e : new TreeMap<>(sessions).entrySet()) {
       List<String> lost = e.getValue().lostAt();
@@ -311,8 +313,10 @@ public final class Ledger {
     final BitSet seqs = new BitSet();
     final List<String> subscribers = new ArrayList<>();
     long first = Long.MAX_VALUE;
+    int maxCopies;
 
-    void add(String subscriber, BitSet dup, long firstAt) {
+    void add(String subscriber, BitSet dup, long firstAt, int copies) {
+      maxCopies = Math.max(maxCopies, copies);
       seqs.or(dup);
       subscribers.add(subscriber);
       first = Math.min(first, firstAt);
@@ -503,6 +507,8 @@ public final class Ledger {
     private int highest = -1;
     private final BitSet duplicateSeqs = new BitSet();
     private long firstDuplicate = Long.MAX_VALUE;
+    private final Map<Integer, Integer> copies = new java.util.HashMap<>();
+    private int maxCopies;
 
     synchronized void delivered(int seq, boolean resent, long now) {
       deliveries++;
@@ -513,6 +519,7 @@ public final class Ledger {
         }
         duplicateSeqs.set(seq);
         firstDuplicate = Math.min(firstDuplicate, now);
+        maxCopies = Math.max(maxCopies, copies.merge(seq, 2, (a, b) -> a + 1));
         return;
       }
       delivered.set(seq);

@@ -14,14 +14,23 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * within {@code limit}, and no client may stay unable to connect for longer than {@code limit}
  * after the fault ends (or after it lost its connection, if that was later).
  *
- * <p>"Back" means three consecutive one-second windows, each at or above the share, the first of
- * them starting within the limit: a single second can be inflated by the backlog of in-flight
- * messages acknowledged at once after a reconnect.
+ * <p>"Back" means {@code windows} consecutive one-second windows, each at or above the share, the
+ * first of them starting within the limit: the backlog of in-flight messages acknowledged at once
+ * after a reconnect can fill a few seconds by itself, so the caller makes the run of windows
+ * longer than that backlog lasts (see {@link #windowsFor}).
  */
 public final class Liveness {
 
   static final long BUCKET = TimeUnit.MILLISECONDS.toNanos(100);
   static final int WINDOWS = 3;
+
+  /**
+   * Windows for publishers each allowed {@code inFlight} unacknowledged at {@code perPublisher}
+   * msg/s: the seconds their full windows' backlog lasts, plus {@value #WINDOWS}.
+   */
+  public static int windowsFor(int inFlight, double perPublisher) {
+    return WINDOWS + (int) Math.ceil(inFlight / perPublisher);
+  }
 
   private final long origin;
   private final double offeredPerSecond;
@@ -30,6 +39,7 @@ public final class Liveness {
   private final AtomicLongArray buckets;
   private final Map<String, Client> clients = new ConcurrentHashMap<>();
   private final List<Window> faults = new ArrayList<>();
+  private final int windows;
 
   /** A fault from its start to its end (the node back and ready, or resumed). */
   public record Window(String name, long start, long end) {
@@ -40,7 +50,12 @@ public final class Liveness {
    * @param maxSeconds   the longest the run can last; acks later than that are not counted
    */
   public Liveness(long origin, double offeredPerSecond, double share, long limitNanos, int maxSeconds) {
+    this(origin, offeredPerSecond, share, limitNanos, maxSeconds, WINDOWS);
+  }
+
+  public Liveness(long origin, double offeredPerSecond, double share, long limitNanos, int maxSeconds, int windows) {
     this.origin = origin;
+    this.windows = windows;
     this.offeredPerSecond = offeredPerSecond;
     this.share = share;
     this.limit = limitNanos;
@@ -81,6 +96,11 @@ public final class Liveness {
     }
   }
 
+  /** How long after a fault's end its recovery is decided: the limit plus the windows. */
+  public long decidedAfter() {
+    return limit + windows * TimeUnit.SECONDS.toNanos(1);
+  }
+
   public synchronized void fault(Window w) {
     faults.add(w);
   }
@@ -97,16 +117,16 @@ public final class Liveness {
   }
 
   /**
-   * When throughput is back after {@code end}: the start of the first of {@value #WINDOWS}
+   * When throughput is back after {@code end}: the start of the first of {@code windows}
    * consecutive one-second windows each at the share, searched from {@code end} while the windows
    * lie before {@code until}; -1 if none.
    */
   public long recoveredAt(long end, long until) {
     long second = TimeUnit.SECONDS.toNanos(1);
     double need = share * offeredPerSecond;
-    for (long t = end; t + WINDOWS * second <= until; t += BUCKET) {
+    for (long t = end; t + windows * second <= until; t += BUCKET) {
       boolean ok = true;
-      for (int w = 0; w < WINDOWS && ok; w++) {
+      for (int w = 0; w < windows && ok; w++) {
         ok = ackedBetween(t + w * second, t + (w + 1) * second) >= need;
       }
       if (ok) {
@@ -138,7 +158,7 @@ public final class Liveness {
       all.addAll(faults);
     }
     for (Window w : all) {
-      long at = recoveredAt(w.end, Math.min(stop, w.end + limit + WINDOWS * TimeUnit.SECONDS.toNanos(1)));
+      long at = recoveredAt(w.end, Math.min(stop, w.end + limit + windows * TimeUnit.SECONDS.toNanos(1)));
       if (at < 0) {
         r.failures.add(String.format("throughput not back to %.0f%% of %.0f msg/s within %d s after %s (ended at +%.1f s)%s",
             share * 100, offeredPerSecond, TimeUnit.NANOSECONDS.toSeconds(limit), w.name, rel(w.end),

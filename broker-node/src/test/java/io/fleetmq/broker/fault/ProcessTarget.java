@@ -107,6 +107,43 @@ public final class ProcessTarget implements FaultTarget {
   }
 
   @Override
+  public void awaitRejoined(int node, Duration within) throws Exception {
+    long deadline = System.nanoTime() + within.toNanos();
+    cluster.awaitHttpReady(node, (int) within.toSeconds());
+    while (!wholeCluster()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("node " + node + " ready but the cluster not whole within " + within.toSeconds()
+            + " s: members " + memberCounts());
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  /** Members each node counts (fleetmq_cluster_members), -1 for one that does not answer. */
+  public List<Integer> memberCounts() {
+    List<Integer> r = new ArrayList<>();
+    for (int i = 0; i < nodes(); i++) {
+      BrokerProcess p = cluster.nodes[i];
+      String body = p.process.isAlive() && !p.paused() ? cluster.httpGet(i, "/metrics") : null;
+      int members = -1;
+      if (body != null) {
+        for (String line : body.split("\n")) {
+          if (line.startsWith("fleetmq_cluster_members")) {
+            members = (int) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+          }
+        }
+      }
+      r.add(members);
+    }
+    return r;
+  }
+
+  /** Every node running and counting all members. */
+  public boolean wholeCluster() {
+    return memberCounts().stream().allMatch(m -> m == nodes());
+  }
+
+  @Override
   public void cutClientLinks(Duration halfOpen) {
     int n = relay.cutAll(halfOpen);
     log.accept("cut " + n + " client links (broker side half-open for " + halfOpen.toMillis() + " ms)");

@@ -64,6 +64,23 @@ public final class ProcessCluster implements AutoCloseable {
     return httpPorts[i];
   }
 
+  /** The body of GET path on node i's HTTP port when it answers 200 within 2 s, else null. */
+  public String httpGet(int i, String path) {
+    try {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+          .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+      java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path)).timeout(java.time.Duration.ofSeconds(2)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? r.body() : null;
+    } catch (java.io.IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
   /** The status of GET path on node i's HTTP port, or -1 when it does not answer within 2 s. */
   public int httpStatus(int i, String path) {
     try {
