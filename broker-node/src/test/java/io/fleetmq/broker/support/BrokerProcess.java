@@ -26,6 +26,7 @@ public final class BrokerProcess implements AutoCloseable {
   public int httpPort;
   public String clusterAddress;
   private final Thread reader;
+  private volatile boolean paused;
 
   private BrokerProcess(Process process) {
     this.process = process;
@@ -73,7 +74,12 @@ public final class BrokerProcess implements AutoCloseable {
   }
 
   public void awaitReady() throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    awaitReady(90);
+  }
+
+  /** Waits up to the given seconds for the ready line (a loaded machine may need more than 90). */
+  public void awaitReady(int seconds) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (System.nanoTime() < deadline) {
       for (String line : output) {
         Matcher m = READY.matcher(line);
@@ -90,7 +96,7 @@ public final class BrokerProcess implements AutoCloseable {
       Thread.sleep(100);
     }
     close();
-    throw new IllegalStateException("broker not ready within 90 s:\n" + String.join("\n", output));
+    throw new IllegalStateException("broker not ready within " + seconds + " s:\n" + String.join("\n", output));
   }
 
   /** Waits for the exit status. */
@@ -106,6 +112,18 @@ public final class BrokerProcess implements AutoCloseable {
   /** SIGSTOP: the node stops answering but stays a cluster member until its heartbeats are missed. */
   public void pause() throws Exception {
     new ProcessBuilder("kill", "-STOP", String.valueOf(process.pid())).inheritIO().start().waitFor();
+    paused = true;
+  }
+
+  /** SIGCONT: a paused node goes on. */
+  public void resume() throws Exception {
+    new ProcessBuilder("kill", "-CONT", String.valueOf(process.pid())).inheritIO().start().waitFor();
+    paused = false;
+  }
+
+  /** Between {@link #pause} and {@link #resume}. */
+  public boolean paused() {
+    return paused;
   }
 
   /** SIGKILL: the node dies at once, as in a crash. */
@@ -122,6 +140,9 @@ public final class BrokerProcess implements AutoCloseable {
   @Override
   public void close() throws Exception {
     if (process.isAlive()) {
+      if (paused) {
+        resume(); // a stopped process would not act on SIGTERM
+      }
       terminate();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);

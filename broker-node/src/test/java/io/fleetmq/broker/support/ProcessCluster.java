@@ -35,11 +35,16 @@ public final class ProcessCluster implements AutoCloseable {
     }
     members = String.join(",", m);
     extra = extraArgs;
-    for (int i = 0; i < size; i++) {
-      nodes[i] = launch(i);
-    }
-    for (BrokerProcess n : nodes) {
-      n.awaitReady();
+    try {
+      for (int i = 0; i < size; i++) {
+        nodes[i] = launch(i);
+      }
+      for (BrokerProcess n : nodes) {
+        n.awaitReady();
+      }
+    } catch (Exception | Error e) {
+      close(); // no JVM left behind when one node does not come up
+      throw e;
     }
   }
 
@@ -55,10 +60,52 @@ public final class ProcessCluster implements AutoCloseable {
     return mqttPorts[i];
   }
 
+  public int httpPort(int i) {
+    return httpPorts[i];
+  }
+
+  /** The body of GET path on node i's HTTP port when it answers 200 within 2 s, else null. */
+  public String httpGet(int i, String path) {
+    try {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+          .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+      java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path)).timeout(java.time.Duration.ofSeconds(2)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? r.body() : null;
+    } catch (java.io.IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** The status of GET path on node i's HTTP port, or -1 when it does not answer within 2 s. */
+  public int httpStatus(int i, String path) {
+    try {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+          .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+      java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path)).timeout(java.time.Duration.ofSeconds(2)).build();
+      return http.send(req, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (java.io.IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
   /** Starts node i again on its ports and waits until it is ready. */
   public void restart(int i) throws Exception {
+    restart(i, 90);
+  }
+
+  /** {@link #restart(int)}, waiting up to the given seconds for the node's ready line. */
+  public void restart(int i, int seconds) throws Exception {
     nodes[i] = launch(i);
-    nodes[i].awaitReady();
+    nodes[i].awaitReady(seconds);
   }
 
   /**
@@ -122,6 +169,9 @@ public final class ProcessCluster implements AutoCloseable {
     }
     for (BrokerProcess n : nodes) {
       if (n != null && n.process.isAlive()) {
+        if (n.paused()) {
+          n.resume();
+        }
         n.kill9(); // tests end fast; graceful stops are tested where they matter
       }
     }

@@ -1,0 +1,52 @@
+package io.fleetmq.broker.fault;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The faults of one run, drawn from {@code new Random(seed)}: which kinds, on which nodes, for how
+ * long and when. The same seed, count, kinds, cluster shape and duration give the same schedule.
+ * A planned time is the earliest a fault starts: the runner also waits until the previous fault's
+ * recovery has been measured and the cluster is safe (see FaultRunner).
+ */
+public record FaultSchedule(long seed, List<Planned> faults) {
+
+  /** A fault and the earliest second after publishing starts at which it starts. */
+  public record Planned(int atSecond, Fault fault) {
+  }
+
+  public static FaultSchedule generate(long seed, int count, List<FaultKind> kinds, FaultKind.Shape shape,
+                                       int publishSeconds) {
+    if (kinds.isEmpty()) {
+      throw new IllegalArgumentException("no fault kinds");
+    }
+    Random r = new Random(seed);
+    List<Planned> planned = new ArrayList<>();
+    int first = Math.min(5, Math.max(1, publishSeconds / 4));
+    int slot = Math.max(1, (publishSeconds - first) / Math.max(1, count));
+    for (int i = 0; i < count; i++) {
+      FaultKind kind = kinds.get(r.nextInt(kinds.size()));
+      Fault f = kind.plan(r, shape);
+      int at = first + i * slot + r.nextInt(Math.max(1, slot / 3));
+      planned.add(new Planned(at, f));
+    }
+    return new FaultSchedule(seed, List.copyOf(planned));
+  }
+
+  /** The schedule as printed at the start of a run. */
+  public String describe() {
+    StringBuilder b = new StringBuilder("seed ").append(seed).append(": ");
+    if (faults.isEmpty()) {
+      b.append("no faults");
+    }
+    for (int i = 0; i < faults.size(); i++) {
+      if (i > 0) {
+        b.append("; ");
+      }
+      b.append('#').append(i + 1).append(" at +").append(faults.get(i).atSecond()).append(" s ")
+          .append(faults.get(i).fault().describe());
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,75 @@
+package io.fleetmq.broker.fault;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** A seed replays its schedule; the schedule keeps to the rules about nodes and timeouts. */
+class FaultScheduleTest {
+
+  static final FaultKind.Shape SHAPE = new FaultKind.Shape(3, 8, 3);
+
+  @Test
+  void sameSeed_sameSchedule_otherSeed_otherSchedule() {
+    List<FaultKind> all = FaultKind.parse("");
+    FaultSchedule a = FaultSchedule.generate(42, 5, all, SHAPE, 60);
+    FaultSchedule b = FaultSchedule.generate(42, 5, all, SHAPE, 60);
+    assertThat(a.describe()).isEqualTo(b.describe());
+    assertThat(a).isEqualTo(b); // records all the way down
+    Set<String> others = new HashSet<>();
+    for (long seed = 0; seed < 20; seed++) {
+      others.add(FaultSchedule.generate(seed, 5, all, SHAPE, 60).describe());
+    }
+    assertThat(others).hasSize(20);
+  }
+
+  @Test
+  void kindsRestrictTheSchedule_andTheOrderGivenDoesNotChangeIt() {
+    List<FaultKind> kinds = FaultKind.parse("pause-long, kill9");
+    assertThat(kinds).containsExactly(FaultKind.KILL9, FaultKind.PAUSE_LONG);
+    assertThat(FaultKind.parse("kill9,pause-long")).isEqualTo(kinds);
+    FaultSchedule s = FaultSchedule.generate(7, 30, kinds, SHAPE, 600);
+    assertThat(s.faults()).allMatch(p -> p.fault() instanceof KillNode
+        || (p.fault() instanceof PauseNode n && n.kind().equals("pause-long")));
+    assertThatThrownBy(() -> FaultKind.parse("kill9,partition")).hasMessageContaining("unknown fault kind 'partition'");
+  }
+
+  @Test
+  void parameters_keepToTheTimeouts_andToOneNodeDownAtATime() {
+    FaultSchedule s = FaultSchedule.generate(1234, 500, FaultKind.parse(""), SHAPE, 5000);
+    Set<Class<?>> seen = new HashSet<>();
+    int last = -1;
+    for (FaultSchedule.Planned p : s.faults()) {
+      assertThat(p.atSecond()).isGreaterThan(last);
+      last = p.atSecond();
+      check(p.fault());
+      seen.add(p.fault().getClass());
+    }
+    assertThat(seen).contains(KillNode.class, PauseNode.class, RollingRestart.class, TakeoverStorm.class,
+        DuringRecovery.class);
+  }
+
+  static void check(Fault f) {
+    assertThat(f.nodes()).allMatch(n -> n >= 0 && n < 3);
+    if (f instanceof KillNode k) {
+      assertThat(k.downMillis()).isBetween(3000L, 10_000L);
+    } else if (f instanceof PauseNode p) {
+      switch (p.kind()) {
+        case "pause-short" -> assertThat(p.millis()).isLessThan(3000);
+        case "pause-medium" -> assertThat(p.millis()).isGreaterThan(3000).isLessThan(8000);
+        case "pause-long" -> assertThat(p.millis()).isGreaterThan(8000);
+        default -> throw new AssertionError(p.kind());
+      }
+    } else if (f instanceof RollingRestart r) {
+      assertThat(r.order()).containsExactlyInAnyOrder(0, 1, 2);
+    } else if (f instanceof DuringRecovery d) {
+      assertThat(d.first().nodes()).doesNotContainAnyElementsOf(d.second().nodes());
+      check(d.first());
+      check(d.second());
+    }
+  }
+}
