@@ -131,11 +131,16 @@ public final class FaultRunner {
           }
           harnessFailures.add("run did not end within " + bound + " s (fault.maxRunSeconds); the driver was" + where);
           log("run did not end within " + bound + " s; stopping it");
+          target.retire();
           driver.interrupt();
+          driver.join(30_000);
         } else if (failed[0] != null) {
           throw failed[0];
         }
       } finally {
+        if (target != null) {
+          target.retire();
+        }
         clients.close();
       }
     } catch (Throwable e) {
@@ -229,10 +234,14 @@ public final class FaultRunner {
       }
       log("fault " + name + " starts (waited " + (System.nanoTime() - safeFrom) / 1_000_000 + " ms for cluster-safe)");
       Fault.Outcome o;
+      long began = System.nanoTime();
       try {
         o = p.fault().run(target);
       } catch (Throwable e) {
-        o = new Fault.Outcome(notBefore).ended();
+        if (e instanceof InterruptedException) {
+          throw e;
+        }
+        o = new Fault.Outcome(began).ended();
         livenessFailures.add("fault " + name + " did not complete: " + e);
         log("fault " + name + " did not complete: " + e);
       }
