@@ -108,8 +108,39 @@ public final class FaultRunner {
         target = new ProcessTarget(c, relay, cfg.memberTimeout(), cfg.clusterTimeout(), this::log);
         log("cluster up: mqtt " + c.mqttPort(0) + "," + c.mqttPort(1) + "," + c.mqttPort(2) + ", haproxy " + c.lbPort
             + ", relay " + relay.port());
-        drive(schedule, run, relay.port(), target, clients, ledger, live, t);
+        ProcessTarget tg = target;
+        Throwable[] failed = new Throwable[1];
+        Thread driver = new Thread(() -> {
+          try {
+            drive(schedule, run, relay.port(), tg, clients, ledger, live, t);
+          } catch (Throwable e) {
+            failed[0] = e;
+          }
+        }, "fault-driver-" + seed);
+        driver.setDaemon(true);
+        driver.start();
+        // a watchdog: whatever blocks in the harness or the broker, the run ends and says where
+        long bound = Long.getLong("fault.maxRunSeconds",
+            cfg.seconds() + cfg.faults() * 1200L + cfg.finalWaitSeconds() + 300);
+        driver.join(TimeUnit.SECONDS.toMillis(bound));
+        if (driver.isAlive()) {
+          StringBuilder where = new StringBuilder();
+          StackTraceElement[] stack = driver.getStackTrace();
+          for (int i = 0; i < Math.min(12, stack.length); i++) {
+            where.append("\n     at ").append(stack[i]);
+          }
+          harnessFailures.add("run did not end within " + bound + " s (fault.maxRunSeconds); the driver was" + where);
+          log("run did not end within " + bound + " s; stopping it");
+          target.retire();
+          driver.interrupt();
+          driver.join(30_000);
+        } else if (failed[0] != null) {
+          throw failed[0];
+        }
       } finally {
+        if (target != null) {
+          target.retire();
+        }
         clients.close();
       }
     } catch (Throwable e) {
@@ -203,10 +234,14 @@ public final class FaultRunner {
       }
       log("fault " + name + " starts (waited " + (System.nanoTime() - safeFrom) / 1_000_000 + " ms for cluster-safe)");
       Fault.Outcome o;
+      long began = System.nanoTime();
       try {
         o = p.fault().run(target);
       } catch (Throwable e) {
-        o = new Fault.Outcome(notBefore).ended();
+        if (e instanceof InterruptedException) {
+          throw e;
+        }
+        o = new Fault.Outcome(began).ended();
         livenessFailures.add("fault " + name + " did not complete: " + e);
         log("fault " + name + " did not complete: " + e);
       }

@@ -20,6 +20,7 @@ public final class ProcessTarget implements FaultTarget {
   private final Consumer<String> log;
   /** every process each node has had, for the logs */
   private final List<List<BrokerProcess>> generations = new ArrayList<>();
+  private volatile boolean over;
 
   public ProcessTarget(ProcessCluster cluster, Relay relay, int memberTimeout, int clusterTimeout, Consumer<String> log) {
     this.cluster = cluster;
@@ -47,6 +48,17 @@ public final class ProcessTarget implements FaultTarget {
     return clusterTimeout;
   }
 
+  /** The run is over: from now on every operation fails, so a late fault can start no process. */
+  public void retire() {
+    over = true;
+  }
+
+  private void check() {
+    if (over) {
+      throw new IllegalStateException("the run is over");
+    }
+  }
+
   public BrokerProcess node(int i) {
     return cluster.nodes[i];
   }
@@ -57,12 +69,14 @@ public final class ProcessTarget implements FaultTarget {
 
   @Override
   public void kill9(int node) throws Exception {
+    check();
     log.accept("kill -9 node " + node);
     cluster.nodes[node].kill9();
   }
 
   @Override
   public void start(int node) throws Exception {
+    check();
     if (cluster.nodes[node].process.isAlive()) {
       throw new IllegalStateException("node " + node + " is still running");
     }
@@ -78,6 +92,7 @@ public final class ProcessTarget implements FaultTarget {
 
   @Override
   public void pause(int node) throws Exception {
+    check();
     log.accept("SIGSTOP node " + node);
     cluster.nodes[node].pause();
   }
@@ -90,6 +105,7 @@ public final class ProcessTarget implements FaultTarget {
 
   @Override
   public void terminate(int node) {
+    check();
     log.accept("SIGTERM node " + node);
     cluster.nodes[node].terminate();
   }
@@ -145,6 +161,7 @@ public final class ProcessTarget implements FaultTarget {
 
   @Override
   public void cutClientLinks(Duration halfOpen) {
+    check();
     int n = relay.cutAll(halfOpen);
     log.accept("cut " + n + " client links (broker side half-open for " + halfOpen.toMillis() + " ms)");
   }

@@ -64,37 +64,39 @@ public final class ProcessCluster implements AutoCloseable {
     return httpPorts[i];
   }
 
-  /** The body of GET path on node i's HTTP port when it answers 200 within 2 s, else null. */
-  public String httpGet(int i, String path) {
+  /**
+   * GET path on node i's HTTP port, or null when it does not answer completely within 3 s (the
+   * HttpClient's own request timeout stops at the headers, so a stalled body would hang it).
+   */
+  private java.net.http.HttpResponse<String> get(int i, String path) {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+        .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+    java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> f = http.sendAsync(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path))
+            .timeout(java.time.Duration.ofSeconds(3)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
     try {
-      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
-          .connectTimeout(java.time.Duration.ofSeconds(2)).build();
-      java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path)).timeout(java.time.Duration.ofSeconds(2)).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200 ? r.body() : null;
-    } catch (java.io.IOException e) {
+      return f.get(3, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      f.cancel(true);
       return null;
     } catch (InterruptedException e) {
+      f.cancel(true);
       Thread.currentThread().interrupt();
       return null;
     }
   }
 
-  /** The status of GET path on node i's HTTP port, or -1 when it does not answer within 2 s. */
+  /** The body of GET path on node i's HTTP port when it answers 200 within 3 s, else null. */
+  public String httpGet(int i, String path) {
+    java.net.http.HttpResponse<String> r = get(i, path);
+    return r != null && r.statusCode() == 200 ? r.body() : null;
+  }
+
+  /** The status of GET path on node i's HTTP port, or -1 when it does not answer within 3 s. */
   public int httpStatus(int i, String path) {
-    try {
-      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
-          .connectTimeout(java.time.Duration.ofSeconds(2)).build();
-      java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(
-          java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path)).timeout(java.time.Duration.ofSeconds(2)).build();
-      return http.send(req, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (java.io.IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
+    java.net.http.HttpResponse<String> r = get(i, path);
+    return r == null ? -1 : r.statusCode();
   }
 
   /** Starts node i again on its ports and waits until it is ready. */
@@ -113,18 +115,11 @@ public final class ProcessCluster implements AutoCloseable {
    * as a StatefulSet's rolling update does before it stops the next pod; returns the wait in ms.
    */
   public long awaitHttpReady(int i, int seconds) throws Exception {
-    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-    java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + "/health/ready");
     long start = System.nanoTime();
     long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
     while (System.nanoTime() < deadline) {
-      try {
-        if (http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
-            java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-          return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        }
-      } catch (java.io.IOException e) {
-        // not listening yet
+      if (httpStatus(i, "/health/ready") == 200) { // -1: not listening yet, or not answering (stopped)
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       }
       Thread.sleep(100);
     }
