@@ -192,8 +192,12 @@ public final class Broker {
    */
   private void nodeLeft(String node) {
     departed.add(node);
+    departedAt.putIfAbsent(node, System.currentTimeMillis());
     reconcileDeparted();
   }
+
+  /** When each departed node was first seen gone, so its routes outlive the adopters' route set-up. */
+  private final java.util.Map<String, Long> departedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Nodes that left and whose sessions or routes may still be named in the store. */
   private final java.util.Set<String> departed = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -239,8 +243,16 @@ public final class Broker {
               if (!left.isEmpty()) {
                 return Future.succeededFuture(); // some adoption failed: next pass
               }
+              // the member that won an adoption adds the session's routes within about
+              // cluster-timeout (an announce like a SUBSCRIBE's); until then the dead node's routes
+              // keep publishes on those filters unacknowledged rather than acknowledged to nobody
+              long since = System.currentTimeMillis() - departedAt.computeIfAbsent(gone, g -> System.currentTimeMillis());
+              if (since < 2000L * config.clusterTimeoutSeconds() + RECONCILE_MILLIS) {
+                return Future.succeededFuture();
+              }
               return node.forgetRoutes(gone).onSuccess(v3 -> {
                 departed.remove(gone);
+                departedAt.remove(gone);
                 log.info("event=node.left.done node={}", gone);
               });
             })

@@ -57,6 +57,31 @@ public final class HazelcastSessionStore implements SessionStore {
     return Future.fromCompletionStage(stage, vertx.getOrCreateContext());
   }
 
+  /** Attempts of an idempotent write that failed (timeout, indeterminate backup, member gone). */
+  private static final int ATTEMPTS = 4;
+
+  /**
+   * Runs an idempotent single-key write, again after a failure (200 ms, 400 ms, 800 ms): each of
+   * these entry processors gives the same result when applied twice, so a write that failed as
+   * indeterminate (it may have been applied) is safely repeated.
+   */
+  private <T> Future<T> retrying(java.util.function.Supplier<CompletionStage<T>> write) {
+    Context ctx = vertx.getOrCreateContext();
+    Promise<T> done = Promise.promise();
+    attempt(write, ctx, 1, done);
+    return done.future();
+  }
+
+  private <T> void attempt(java.util.function.Supplier<CompletionStage<T>> write, Context ctx, int n, Promise<T> done) {
+    Future.fromCompletionStage(write.get(), ctx).onComplete(ar -> {
+      if (ar.succeeded() || n >= ATTEMPTS) {
+        done.handle(ar);
+      } else {
+        vertx.setTimer(100L << n, t -> attempt(write, ctx, n + 1, done));
+      }
+    });
+  }
+
   @Override
   public Future<Claim> claim(String clientId, boolean durable, Message will) {
     long now = System.currentTimeMillis();
@@ -121,18 +146,19 @@ public final class HazelcastSessionStore implements SessionStore {
 
   @Override
   public Future<StoreRules.Put> put(QueuedMessage message) {
-    return timer.time("queue.write", resume(queue.submitToKey(queueKey(message), new Processors.PutQueued(message))))
-        .map(outcome -> new StoreRules.Put(outcome, null, null));
+    return timer.time("queue.write", retrying(() -> queue.submitToKey(queueKey(message), new Processors.PutQueued(message))))
+        .map(result -> new StoreRules.Put(StoreRules.PutOutcome.valueOf((String) result.get(0)), null,
+            (QueuedMessage) result.get(1)));
   }
 
   @Override
   public Future<Boolean> update(QueuedMessage message) {
-    return resume(queue.submitToKey(queueKey(message), new Processors.UpdateQueued(message)));
+    return retrying(() -> queue.submitToKey(queueKey(message), new Processors.UpdateQueued(message)));
   }
 
   @Override
   public Future<Boolean> complete(String clientId, long epoch, long messageId) {
-    return timer.time("queue.remove", resume(queue.submitToKey(Maps.sessionKey(messageId, clientId),
+    return timer.time("queue.remove", retrying(() -> queue.submitToKey(Maps.sessionKey(messageId, clientId),
         new Processors.CompleteQueued(epoch, doneTtlSeconds))));
   }
 
@@ -180,17 +206,17 @@ public final class HazelcastSessionStore implements SessionStore {
 
   @Override
   public Future<InboundQos2> bindInbound(String clientId, long epoch, int packetId, long candidateMessageId) {
-    return resume(inbound.submitToKey(Maps.sessionKey(packetId, clientId),
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId),
         new Processors.BindInbound(clientId, packetId, epoch, candidateMessageId)));
   }
 
   @Override
   public Future<Boolean> markRouted(String clientId, long epoch, int packetId) {
-    return resume(inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, true)));
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, true)));
   }
 
   @Override
   public Future<Boolean> releaseInbound(String clientId, long epoch, int packetId) {
-    return resume(inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, false)));
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, false)));
   }
 }

@@ -502,7 +502,7 @@ final class Processors {
   }
 
   /** Stores a queue entry once per message id, fenced by epoch (see {@link StoreRules#put}). */
-  static final class PutQueued extends Base<String, QueuedMessage, StoreRules.PutOutcome> {
+  static final class PutQueued extends Base<String, QueuedMessage, List<Object>> {
     static final int ID = 11;
     QueuedMessage message;
 
@@ -513,13 +513,17 @@ final class Processors {
       this.message = message;
     }
 
+    /** Returns [outcome name, the entry found (null when none)]. */
     @Override
-    public StoreRules.PutOutcome process(Map.Entry<String, QueuedMessage> entry) {
+    public List<Object> process(Map.Entry<String, QueuedMessage> entry) {
       StoreRules.Put put = StoreRules.put(entry.getValue(), message);
       if (put.store() != null) {
         entry.setValue(put.store());
       }
-      return put.outcome();
+      List<Object> result = new ArrayList<>(2);
+      result.add(put.outcome().name());
+      result.add(put.found());
+      return result;
     }
 
     @Override
@@ -743,7 +747,9 @@ final class Processors {
         if (next == null) {
           return false;
         }
-        entry.setValue(next);
+        if (next != StoreRules.GONE) {
+          entry.setValue(next);
+        }
         return true;
       }
       if (!StoreRules.releasable(entry.getValue(), epoch)) {

@@ -127,6 +127,11 @@ public final class Router {
   public Future<Void> subscribe(Session session, String filter, QoS qos) {
     session.subscriptions().put(filter, qos);
     synchronized (this) {
+      if (session.discarded()) {
+        // let go of meanwhile (released, fenced, expired): its unsubscribe already ran, or runs
+        // after this under the same lock, so it must not enter the trie now
+        return Future.failedFuture(new IllegalStateException("session " + session.clientId() + " was let go"));
+      }
       subscriptions.put(filter, session, qos);
       Future<Void> route = routed.get(filter);
       if (route == null || route.failed()) {

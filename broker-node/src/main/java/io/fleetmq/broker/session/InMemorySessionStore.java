@@ -239,7 +239,9 @@ public final class InMemorySessionStore implements SessionStore {
       if (next == null) {
         return Future.succeededFuture(false);
       }
-      inbound().put(k, next);
+      if (next != StoreRules.GONE) {
+        inbound().put(k, next);
+      }
       return Future.succeededFuture(true);
     }
   }

@@ -43,6 +43,8 @@ public final class Session {
     int packetId;
     Phase phase = Phase.QUEUED;
     boolean stored;
+    /** The store write that takes this message for the session (durable sessions): a retry waits for it too. */
+    Future<Void> taken;
 
     Outbound(long seq, Message message, QoS qos, boolean stored) {
       this.seq = seq;
@@ -163,8 +165,14 @@ public final class Session {
     stored.stream().filter(q -> !q.isDone())
         .sorted(Comparator.comparingLong(QueuedMessage::seq).thenComparingLong(q -> q.message().id())).forEach(q -> {
       long id = q.message().id();
-      if (byMessageId.containsKey(id)) {
-        return; // already held (stored by this node, or by both owners during a move: one entry)
+      Outbound local = byMessageId.get(id);
+      if (local != null) {
+        // already held (stored by this node, or by both owners during a move: one entry); if an
+        // earlier owner sent it, the local copy takes over its packet id and phase
+        if (pending.contains(local) && merged.remove(local) && !takeOverSent(local, q)) {
+          merged.add(local);
+        }
+        return;
       }
       Outbound o = new Outbound(q.seq(), q.message(), q.qos(), true);
       byMessageId.put(id, o);
@@ -291,6 +299,10 @@ public final class Session {
       if (moved && qos != QoS.AT_MOST_ONCE) {
         return Future.failedFuture(new IllegalStateException("session " + clientId + " moved to a newer claim"));
       }
+      if (discarded && durable && qos != QoS.AT_MOST_ONCE) {
+        // a durable copy that is gone cannot store it: not acknowledged
+        return Future.failedFuture(new IllegalStateException("session " + clientId + " is not held here any more"));
+      }
       if (discarded) {
         return Future.succeededFuture();
       }
@@ -306,9 +318,13 @@ public final class Session {
       if (!durable && outlet == null) {
         return Future.succeededFuture();
       }
-      if (byMessageId.containsKey(message.id())
-          || (qos == QoS.EXACTLY_ONCE && message.id() != 0 && recentlyCompleted.contains(message.id()))) {
-        return Future.succeededFuture(); // a publisher's retry of a message this session took: held once
+      Outbound held = byMessageId.get(message.id());
+      if (held != null) {
+        // a publisher's retry of a message this session took: held once, taken once its first write is
+        return held.taken == null ? Future.succeededFuture() : held.taken;
+      }
+      if (qos == QoS.EXACTLY_ONCE && message.id() != 0 && recentlyCompleted.contains(message.id())) {
+        return Future.succeededFuture();
       }
       if (pending.size() >= maxQueued) {
         drop(message, drops.queueFull, "queue full (" + maxQueued + ")");
@@ -330,16 +346,27 @@ public final class Session {
       stored = o;
       writeEpoch = epoch;
     }
-    return track(store.put(toQueued(stored, writeEpoch)).compose(put -> switch (put.outcome()) {
+    Future<Void> taking = track(store.put(toQueued(stored, writeEpoch)).compose(put -> switch (put.outcome()) {
       case STORED -> Future.succeededFuture(true);
-      // stored before (a retry, or an earlier owner's copy): our packet id, if any, is written over it
-      case HELD -> stored.packetId == 0 ? Future.succeededFuture(true) : store.update(toQueued(stored, writeEpoch));
+      // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
+      // id is kept; otherwise our packet id, if any, is written over it
+      case HELD -> takeOverSent(stored, put.found()) || stored.packetId == 0
+          ? Future.succeededFuture(true) : store.update(toQueued(stored, writeEpoch));
       case TAKEN -> {
         forget(stored); // delivered and completed already
         yield Future.succeededFuture(true);
       }
       case STALE -> Future.succeededFuture(false);
     }).compose(accepted -> accepted ? store.owns(clientId, writeEpoch) : Future.succeededFuture(false))
+        .compose(owned -> {
+          long now = epoch();
+          if (!owned && now != writeEpoch && !isMoved()) {
+            // this node claimed the session again meanwhile (the client reconnected here): the
+            // write stands if the current claim still owns it
+            return store.owns(clientId, now);
+          }
+          return Future.succeededFuture(owned);
+        })
         .compose(owned -> {
           if (!owned) {
             fenced("queue");
@@ -349,6 +376,10 @@ public final class Session {
         }))
         .onSuccess(v -> stored(stored))
         .onFailure(e -> notStored(stored, e));
+    synchronized (this) {
+      stored.taken = taking;
+    }
+    return taking;
   }
 
   /** A message the store says this session already completed. */
@@ -388,6 +419,7 @@ public final class Session {
     if (durable) {
       // packet ids go out in queue order: walk the assigned head of the queue (at most a window's
       // worth) and stop at the first message that cannot be assigned yet
+      List<Outbound> assigned = new ArrayList<>();
       for (Outbound o : pending) {
         if (inflight.size() + assignedInPending >= maxInflight) {
           break;
@@ -400,6 +432,10 @@ public final class Session {
         }
         assign(o);
         o.stored = false;
+        assigned.add(o);
+      }
+      // issued after the walk: a store that completes at once re-enters pump()
+      for (Outbound o : assigned) {
         // [MQTT-4.4.0-1] the packet id is stored before the PUBLISH is written
         track(store.update(toQueued(o, epoch)).<Void>map(accepted -> {
           if (!accepted) {
@@ -407,9 +443,13 @@ public final class Session {
           }
           return null;
         })).onComplete(ar -> {
-          if (ar.failed()) {
-            // the message itself is stored; only its packet id is not: a resumed session
-            // re-sends it under a new id (a possible duplicate, never a loss)
+          if (ar.failed() && o.qos == QoS.EXACTLY_ONCE) {
+            // never send QoS 2 under a packet id that is not stored: a resumed session would
+            // re-send it under another id, which the client takes as a new message
+            log.warn("client={} event=packet_id.store_failed reason={} action=retry", clientId, ar.cause().toString());
+            unassign(o);
+          } else if (ar.failed()) {
+            // QoS 1: a resumed session may re-send it under a new id (a duplicate, never a loss)
             log.warn("client={} event=packet_id.store_failed reason={}", clientId, ar.cause().toString());
           }
           stored(o);
@@ -431,6 +471,45 @@ public final class Session {
       outlet.writePublish(head.message.topic(), head.message.payload(), head.qos, false, head.message.retain(),
           head.packetId);
     }
+  }
+
+  private synchronized void unassign(Outbound o) {
+    if (o.packetId != 0 && pending.contains(o)) {
+      usedPacketIds.remove(o.packetId);
+      o.packetId = 0;
+      o.phase = Phase.QUEUED;
+      assignedInPending--;
+    }
+  }
+
+  /**
+   * The store holds this message with the packet id and phase an earlier owner sent it under: an
+   * unsent local copy takes them over and is re-sent as such (DUP), so the client sees one message
+   * [MQTT-4.4.0-1]. Returns true when it did.
+   */
+  private synchronized boolean takeOverSent(Outbound o, QueuedMessage found) {
+    if (found == null || found.packetId() == 0 || found.phase() == Phase.QUEUED || found.isDone()
+        || !pending.contains(o) || usedPacketIds.contains(found.packetId()) && o.packetId != found.packetId()) {
+      return false;
+    }
+    if (o.packetId != 0) {
+      usedPacketIds.remove(o.packetId);
+      assignedInPending--;
+    }
+    pending.remove(o);
+    o.packetId = found.packetId();
+    o.phase = found.phase();
+    o.stored = true;
+    usedPacketIds.add(o.packetId);
+    inflight.put(o.packetId, o);
+    if (outlet != null) {
+      if (o.phase == Phase.PUBREL_SENT) {
+        outlet.writePubrel(o.packetId);
+      } else {
+        outlet.writePublish(o.message.topic(), o.message.payload(), o.qos, true, o.message.retain(), o.packetId);
+      }
+    }
+    return true;
   }
 
   private void assign(Outbound o) {
@@ -466,7 +545,9 @@ public final class Session {
       return;
     }
     if (o.phase == Phase.PUBREL_SENT) {
-      outlet.writePubrel(packetId);
+      if (outlet != null) {
+        outlet.writePubrel(packetId);
+      }
       return;
     }
     o.phase = Phase.PUBREL_SENT;
@@ -476,7 +557,15 @@ public final class Session {
           fenced("pubrel");
         }
         return null;
-      })).onSuccess(v -> {
+      })).onFailure(e -> {
+        // not stored: back to PUBLISH_SENT, so the client's PUBREC (re-sent after a reconnect) tries again
+        synchronized (this) {
+          if (o.phase == Phase.PUBREL_SENT) {
+            o.phase = Phase.PUBLISH_SENT;
+          }
+        }
+        log.warn("client={} event=pubrel.store_failed reason={}", clientId, e.toString());
+      }).onSuccess(v -> {
         Outlet current = outlet();
         if (current != null && !isMoved()) {
           current.writePubrel(packetId);
@@ -548,13 +637,18 @@ public final class Session {
       return Future.succeededFuture(inbound.computeIfAbsent(packetId,
           p -> new InboundQos2(clientId, p, candidateId, false, e)));
     }
-    return store.bindInbound(clientId, e, packetId, candidateId).compose(bound -> {
-      if (bound == null) {
-        fenced("inbound");
-        return Future.failedFuture(new IllegalStateException("session " + clientId + " is owned by a newer claim"));
-      }
-      return Future.succeededFuture(bound);
-    });
+    return store.bindInbound(clientId, e, packetId, candidateId)
+        // the binding is trusted only if this claim still owns the session after it: a stale
+        // owner must not route a PUBLISH its client already completed elsewhere
+        .compose(bound -> bound == null ? Future.succeededFuture((InboundQos2) null)
+            : store.owns(clientId, e).map(owned -> owned ? bound : null))
+        .compose(bound -> {
+          if (bound == null) {
+            fenced("inbound");
+            return Future.failedFuture(new IllegalStateException("session " + clientId + " is owned by a newer claim"));
+          }
+          return Future.succeededFuture(bound);
+        });
   }
 
   /** The QoS 2 message under {@code packetId} was routed: a re-send is only acknowledged from now on. */

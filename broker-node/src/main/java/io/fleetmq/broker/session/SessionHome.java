@@ -110,7 +110,7 @@ public final class SessionHome {
         // the claim took the will of a connection that never closed cleanly (its node died, or it is
         // being taken over): published here, exactly once, since its old owner can no longer take it
         log.info("client={} event=will.taken_by_claim from={} orphaned={}", clientId, prevOwner, orphaned);
-        done.add(router.publish(prev.will()));
+        publishTakenWill(clientId, prev.will(), 0);
       }
       if (durable && local != null && local.durable() && !local.discarded() && !remote) {
         local.epoch(epoch);
@@ -157,6 +157,27 @@ public final class SessionHome {
         .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal))
         .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session, true))
         .compose(v -> load(session));
+  }
+
+  /**
+   * Publishes a will this node took (with a claim or an adoption): in the background, so the
+   * CONNECT does not fail for it, and again every second for up to 10 minutes while routing fails
+   * (a dead node's routes). It keeps its message id, so a subscriber that got an earlier attempt
+   * does not get it twice (QoS 2).
+   */
+  private void publishTakenWill(String clientId, Message will, int attempt) {
+    io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+    router.publish(will).onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
+        .onFailure(e -> {
+          if (attempt >= 600 || ctx == null) {
+            log.error("client={} event=will.abandoned topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
+            return;
+          }
+          if (attempt == 0) {
+            log.warn("client={} event=will.retry topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
+          }
+          ctx.owner().setTimer(1000, t -> publishTakenWill(clientId, will, attempt + 1));
+        });
   }
 
   /**
@@ -340,8 +361,10 @@ public final class SessionHome {
       SessionRecord prev = claim.previous();
       boolean fromAlive = owners.isMember(fromNode);
       // the adoption took the will of a connection that never closed cleanly: published once, here
-      Future<Void> will = prev.connected() && prev.will() != null
-          ? router.publish(prev.will()) : Future.succeededFuture();
+      if (prev.connected() && prev.will() != null) {
+        publishTakenWill(clientId, prev.will(), 0);
+      }
+      Future<Void> will = Future.succeededFuture();
       if (!prev.durable()) {
         return will;
       }

@@ -135,12 +135,19 @@ public final class StoreRules {
     return new InboundQos2(clientId, packetId, existing.messageId(), existing.routed(), epoch);
   }
 
+  /** Marks the bound message routed; the same entry when already released (PUBREL came meanwhile); null when stale. */
   public static InboundQos2 routed(InboundQos2 existing, long epoch) {
-    if (existing == null || existing.epoch() > epoch) {
+    if (existing == null) {
+      return GONE;
+    }
+    if (existing.epoch() > epoch) {
       return null;
     }
     return new InboundQos2(existing.clientId(), existing.packetId(), existing.messageId(), true, epoch);
   }
+
+  /** What {@link #routed} answers for an exchange already released: nothing to store, not refused. */
+  public static final InboundQos2 GONE = new InboundQos2("", 0, 0, true, 0);
 
   /** PUBREL: the exchange is over; false when a newer owner holds it. */
   public static boolean releasable(InboundQos2 existing, long epoch) {
