@@ -27,8 +27,8 @@ import java.util.concurrent.CompletionStage;
  * session's entries share a partition. Every write is a single-key entry processor (never a
  * batched multi-key call, which does not wait for backups) applying {@link StoreRules}; it
  * completes once its synchronous backup has, and fails rather than succeed on an indeterminate
- * backup ({@code hazelcast.operation.fail.on.indeterminate.state}). Ownership checks issued for the
- * same claim during one event-loop turn share one read.
+ * backup ({@code hazelcast.operation.fail.on.indeterminate.state}). Ownership checks of one claim
+ * are group-committed: one read answers every check that arrived before it was issued.
  */
 public final class HazelcastSessionStore implements SessionStore {
 
@@ -40,8 +40,8 @@ public final class HazelcastSessionStore implements SessionStore {
   private final long doneTtlSeconds;
   private final OperationTimer timer;
 
-  /** Ownership checks waiting for the end of the current turn, by client id and epoch. */
-  private final Map<String, Promise<Boolean>> ownsBatch = new HashMap<>();
+  /** Ownership checks by claim ({@code epoch@clientId}). */
+  private final Map<String, OwnsChecks> ownsChecks = new HashMap<>();
 
   HazelcastSessionStore(Vertx vertx, HazelcastInstance hz, String node, OperationTimer timer, long doneTtlSeconds) {
     this.vertx = vertx;
@@ -162,33 +162,59 @@ public final class HazelcastSessionStore implements SessionStore {
         new Processors.CompleteQueued(epoch, doneTtlSeconds))));
   }
 
+  /**
+   * Ownership checks of one claim, group-committed: at most one read in flight; every check that
+   * arrives meanwhile waits for the next read, which is issued after it arrived (so after the
+   * writes it follows completed) and answers all of them.
+   */
+  private static final class OwnsChecks {
+    Promise<Boolean> next;
+    boolean reading;
+  }
+
   @Override
   public Future<Boolean> owns(String clientId, long epoch) {
     String key = epoch + "@" + clientId;
     Promise<Boolean> waiting;
-    boolean first;
-    synchronized (ownsBatch) {
-      waiting = ownsBatch.get(key);
-      first = waiting == null;
-      if (first) {
-        waiting = Promise.promise();
-        ownsBatch.put(key, waiting);
+    boolean issue;
+    synchronized (ownsChecks) {
+      OwnsChecks c = ownsChecks.computeIfAbsent(key, k -> new OwnsChecks());
+      if (c.next == null) {
+        c.next = Promise.promise();
       }
+      waiting = c.next;
+      issue = !c.reading;
     }
-    if (first) {
-      // the writes this check follows have completed; checks of the same turn share one read
-      Promise<Boolean> p = waiting;
-      Context ctx = vertx.getOrCreateContext();
-      ctx.runOnContext(v -> {
-        synchronized (ownsBatch) {
-          ownsBatch.remove(key, p);
-        }
-        Future.fromCompletionStage(sessions.getAsync(clientId), ctx)
-            .map(r -> StoreRules.owns(r, epoch))
-            .onComplete(p);
-      });
+    if (issue) {
+      read(key, clientId, epoch, vertx.getOrCreateContext());
     }
     return waiting.future();
+  }
+
+  private void read(String key, String clientId, long epoch, Context ctx) {
+    Promise<Boolean> answering;
+    synchronized (ownsChecks) {
+      OwnsChecks c = ownsChecks.get(key);
+      answering = c.next;
+      c.next = null;
+      c.reading = true;
+    }
+    Future.fromCompletionStage(sessions.getAsync(clientId), ctx).map(r -> StoreRules.owns(r, epoch))
+        .onComplete(ar -> {
+          answering.handle(ar);
+          boolean again;
+          synchronized (ownsChecks) {
+            OwnsChecks c = ownsChecks.get(key);
+            c.reading = false;
+            again = c.next != null;
+            if (!again) {
+              ownsChecks.remove(key);
+            }
+          }
+          if (again) {
+            read(key, clientId, epoch, ctx);
+          }
+        });
   }
 
   @Override
