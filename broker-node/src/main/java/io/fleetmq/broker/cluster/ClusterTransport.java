@@ -13,6 +13,7 @@ import io.vertx.core.spi.cluster.ClusterManager;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -73,12 +74,7 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   /** Starts consuming this node's addresses; completes once they are registered cluster-wide. */
-  /** A route pushed by another node: filter, node, version. */
-  interface RouteAnnounced {
-    void accept(String filter, String node, long version);
-  }
-
-  Future<Void> start(Function<Message, Future<Void>> deliverLocal, RouteAnnounced routeAnnounced,
+  Future<Void> start(Function<Message, Future<Void>> deliverLocal, BiConsumer<String, String> routeAnnounced,
                      java.util.function.Consumer<String> retainedAnnounced, SessionHome home) {
     EventBus eb = vertx.eventBus();
     MessageConsumer<Object> deliver = eb.consumer(deliverAddress(localNode), msg -> {
@@ -107,8 +103,7 @@ public final class ClusterTransport implements SessionOwners {
       if (retained != null) {
         retainedAnnounced.accept(retained);
       } else {
-        routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"),
-            msg.body().getLong("version", 0L));
+        routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"));
       }
       msg.reply(null);
     });
@@ -249,8 +244,8 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   /** Tells every other node that this node routes the filter; completes when all applied it. */
-  Future<Void> announceRoute(String filter, long version) {
-    return announce(new JsonObject().put("filter", filter).put("node", localNode).put("version", version));
+  Future<Void> announceRoute(String filter) {
+    return announce(new JsonObject().put("filter", filter).put("node", localNode));
   }
 
   /** Tells every other node about a newly retained topic; completes when all indexed it. */
