@@ -100,14 +100,14 @@ final class ClientConnection implements Outlet {
       String bad = will.getWillQos() > 2 ? "will QoS 3 [MQTT-3.1.2-14]"
           : "will QoS or will retain set without the will flag [MQTT-3.1.2-13] [MQTT-3.1.2-15]";
       log.warn("client={} remote={} event=connect.refused reason=\"{}\"", id, remote, bad);
-      endpoint.close(); // a protocol violation: the connection closes, no CONNACK [MQTT-3.2.2-6]
+      endpoint.close(); // a protocol violation: the connection closes without a CONNACK
       return bad;
     }
     if (code == null && will != null && will.isWillFlag()) {
       String bad = Topics.invalidTopicName(will.getWillTopic());
       if (bad != null) {
         log.warn("client={} remote={} event=connect.refused reason=\"invalid will topic: {}\"", id, remote, bad);
-        endpoint.close(); // [MQTT-3.1.2-9] the will topic must be a valid topic name
+        endpoint.close(); // the will topic is a topic name: no wildcards [MQTT-3.3.2-2]
         return bad;
       }
     }
