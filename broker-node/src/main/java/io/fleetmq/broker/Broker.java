@@ -49,6 +49,7 @@ public final class Broker {
   private int mqttPort;
   private long expiryTimer = -1;
   private long sysTimer = -1;
+  private long reconcileTimer = -1;
 
   private Broker(BrokerConfig config) {
     this.config = config;
@@ -91,6 +92,7 @@ public final class Broker {
           sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
               .onFailure(e -> log.debug("event=sys.failed reason=\"{}\"", e.toString())));
           safetyTimer = management.setPeriodic(1, 250, t -> checkSafety());
+          reconcileTimer = vertx.setPeriodic(RECONCILE_MILLIS, t -> reconcileDeparted());
           if (!state.compareAndSet(State.STARTING, State.READY)) {
             return; // stopped while starting
           }
@@ -180,25 +182,95 @@ public final class Broker {
   private void expireSessions() {
     long cutoff = System.currentTimeMillis() - config.sessionExpirySeconds() * 1000;
     for (Session s : services.registry().expired(cutoff)) {
-      long epoch = s.epoch();
-      log.info("client={} event=session.expired", s.clientId());
-      // the stored queue goes only if this node still held the claim: a copy another node took
-      // over (and never had released) must not delete the new owner's queue
-      home.discard(s, false).compose(v -> services.store().release(s.clientId(), epoch))
-          .compose(released -> released ? services.store().clearMessages(s.clientId()) : Future.succeededFuture());
+      home.expire(s).onFailure(e -> log.warn("client={} event=session.expiry_failed reason=\"{}\"", s.clientId(),
+          e.toString()));
     }
   }
 
   /**
-   * A node left the cluster (this node is the oldest member): adopt the sessions it still owned
-   * (publishing the wills of its clients that never disconnected), then drop its routes.
+   * A node left the cluster: every member reconciles after it (see {@link #reconcileDeparted}).
    */
   private void nodeLeft(String node) {
-    home.adoptAll(node)
-        .compose(v -> cluster.forgetRoutes(node))
-        .onSuccess(v -> log.info("event=node.left.done node={}", node))
-        .onFailure(e -> log.error("event=node.left.failed node={} reason=\"{}\"", node, e.toString()));
+    departed.add(node);
+    departedAt.putIfAbsent(node, System.currentTimeMillis());
+    reconcileDeparted();
   }
+
+  /** When each departed node was first seen gone, so its routes outlive the adopters' route set-up. */
+  private final java.util.Map<String, Long> departedAt = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Nodes that left and whose sessions or routes may still be named in the store. */
+  private final java.util.Set<String> departed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicBoolean reconciling = new java.util.concurrent.atomic.AtomicBoolean();
+  private long reconcileTicks;
+
+  /**
+   * Invariant: no session record names a non-member for long, and no route names one once its
+   * sessions are adopted. Each departed node's sessions are adopted (each will published once, by
+   * whoever wins the adoption), then its routes are dropped; this repeats every
+   * {@value #RECONCILE_MILLIS} ms until a pass finds nothing left, on every member, so it finishes
+   * even when the member doing it fails or dies. Every 15th pass also looks for owners that are
+   * not members in the store itself (departures this node never saw).
+   */
+  private void reconcileDeparted() {
+    if (state.get() != State.READY && state.get() != State.STARTING || !reconciling.compareAndSet(false, true)) {
+      return;
+    }
+    ClusterNode node = cluster;
+    long tick = reconcileTicks++;
+    boolean scan = tick % 15 == 0;
+    if (tick % 5 == 0) {
+      router.reconcileRoutes().onFailure(e -> log.warn("event=routes.reconcile_failed reason=\"{}\"", e.toString()));
+    }
+    Future<java.util.Set<String>> found = scan
+        ? Future.all(node.departedOwners(), node.departedRouteNodes()).map(all -> {
+          java.util.Set<String> nodes = new java.util.HashSet<>(all.<java.util.Set<String>>resultAt(0));
+          nodes.addAll(all.<java.util.Set<String>>resultAt(1));
+          return nodes;
+        })
+        : Future.succeededFuture(java.util.Set.of());
+    found.compose(extra -> {
+      departed.addAll(extra);
+      Future<Void> chain = Future.succeededFuture();
+      for (String gone : java.util.List.copyOf(departed)) {
+        if (node.isMember(gone)) {
+          departed.remove(gone); // a stale entry: it is (still) a member
+          continue;
+        }
+        chain = chain.compose(v -> home.adoptAll(gone)
+            .compose(v2 -> node.sessionStore().ownedBy(gone))
+            .compose(left -> {
+              if (!left.isEmpty()) {
+                return Future.succeededFuture(); // some adoption failed: next pass
+              }
+              // the member that won an adoption adds the session's routes within about
+              // cluster-timeout (an announce like a SUBSCRIBE's); until then the dead node's routes
+              // keep publishes on those filters unacknowledged rather than acknowledged to nobody
+              long since = System.currentTimeMillis() - departedAt.computeIfAbsent(gone, g -> System.currentTimeMillis());
+              if (since < 2000L * config.clusterTimeoutSeconds() + RECONCILE_MILLIS) {
+                return Future.succeededFuture();
+              }
+              return node.forgetRoutes(gone).onSuccess(v3 -> {
+                departed.remove(gone);
+                departedAt.remove(gone);
+                log.info("event=node.left.done node={}", gone);
+              });
+            })
+            .recover(e -> {
+              log.warn("event=node.left.retry node={} reason=\"{}\"", gone, e.toString());
+              return Future.succeededFuture();
+            }));
+      }
+      return chain;
+    }).onComplete(ar -> {
+      reconciling.set(false);
+      if (ar.failed()) {
+        log.warn("event=reconcile.failed reason=\"{}\"", ar.cause().toString());
+      }
+    });
+  }
+
+  private static final long RECONCILE_MILLIS = 2000;
 
   /**
    * Stops the node: readiness goes to 503, the MQTT listeners close (clients are disconnected;
@@ -220,6 +292,9 @@ public final class Broker {
     }
     if (sysTimer >= 0) {
       vertx.cancelTimer(sysTimer);
+    }
+    if (reconcileTimer >= 0) {
+      vertx.cancelTimer(reconcileTimer);
     }
     if (safetyTimer >= 0) {
       management.cancelTimer(safetyTimer);

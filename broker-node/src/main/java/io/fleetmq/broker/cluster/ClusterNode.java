@@ -14,7 +14,6 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import io.fleetmq.broker.session.SessionHome;
-import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -97,9 +96,11 @@ public final class ClusterNode {
     this.nodeId = manager.getNodeId();
     this.transport = new ClusterTransport(vertx, manager, nodeId, cfg.clusterTimeoutSeconds() * 1000);
     OperationTimer timer = new OperationTimer(() -> registry);
-    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId, timer);
+    this.sessions = new HazelcastSessionStore(vertx, hz, nodeId, timer,
+        cfg.sessionExpirySeconds() + 600);
     this.retained = new HazelcastRetainedStore(vertx, hz, transport::announceRetained, timer);
-    this.routes = new HazelcastRouteTable(vertx, hz, nodeId, transport::announceRoute);
+    this.routes = new HazelcastRouteTable(vertx, hz, nodeId, transport::announceRoute,
+        node -> manager.getNodes().contains(node));
     this.messageIds = hz.getFlakeIdGenerator(Maps.MESSAGE_IDS);
   }
 
@@ -130,8 +131,7 @@ public final class ClusterNode {
 
   /**
    * Starts serving deliveries, route announcements and session requests from other nodes, and
-   * calls {@code nodeLeft} with the id of each node that leaves the cluster (stopped or dead) when
-   * this node is the oldest member, the one that tidies up after it.
+   * calls {@code nodeLeft} with the id of each node that leaves the cluster (stopped or dead).
    */
   public Future<Void> serve(Function<Message, Future<Void>> deliverLocal, SessionHome home,
                             Consumer<String> nodeLeft) {
@@ -142,15 +142,42 @@ public final class ClusterNode {
 
       @Override
       public void memberRemoved(MembershipEvent event) {
+        // every member reconciles (adoption is won once per session), so the clean-up does not
+        // depend on one member that may itself fail or die
         String node = event.getMember().getAttribute(VERTX_NODE_ID);
-        boolean oldest = hz.getCluster().getMembers().iterator().next().localMember();
-        if (node != null && oldest) {
+        if (node != null) {
           vertx.runOnContext(v -> nodeLeft.accept(node));
         }
       }
     });
-    BiConsumer<String, String> announced = routes::routeAnnounced;
-    return transport.start(deliverLocal, announced, retained::topicAnnounced, home);
+    return transport.start(deliverLocal, routes::routeAnnounced, retained::topicAnnounced, home);
+  }
+
+  /**
+   * Owners named by session records that are not members any more (departures this node never
+   * saw: it joined later, or it missed the event). A query over every record: for the periodic
+   * reconciliation only.
+   */
+  public Future<java.util.Set<String>> departedOwners() {
+    java.util.Set<String> members = new java.util.HashSet<>(manager.getNodes());
+    return sessions.owners().map(owners -> {
+      owners.removeAll(members);
+      owners.remove("");
+      return owners;
+    });
+  }
+
+  /** Nodes named by routes that are not members any more. */
+  public Future<java.util.Set<String>> departedRouteNodes() {
+    java.util.Set<String> members = new java.util.HashSet<>(manager.getNodes());
+    return routes.nodes().map(nodes -> {
+      nodes.removeAll(members);
+      return nodes;
+    });
+  }
+
+  public boolean isMember(String node) {
+    return manager.getNodes().contains(node);
   }
 
   /** Removes a departed node from the route table. */

@@ -13,7 +13,6 @@ import io.vertx.core.spi.cluster.ClusterManager;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -74,7 +73,12 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   /** Starts consuming this node's addresses; completes once they are registered cluster-wide. */
-  Future<Void> start(Function<Message, Future<Void>> deliverLocal, BiConsumer<String, String> routeAnnounced,
+  /** A route pushed by another node: filter, node, version. */
+  interface RouteAnnounced {
+    void accept(String filter, String node, long version);
+  }
+
+  Future<Void> start(Function<Message, Future<Void>> deliverLocal, RouteAnnounced routeAnnounced,
                      java.util.function.Consumer<String> retainedAnnounced, SessionHome home) {
     EventBus eb = vertx.eventBus();
     MessageConsumer<Object> deliver = eb.consumer(deliverAddress(localNode), msg -> {
@@ -103,7 +107,8 @@ public final class ClusterTransport implements SessionOwners {
       if (retained != null) {
         retainedAnnounced.accept(retained);
       } else {
-        routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"));
+        routeAnnounced.accept(msg.body().getString("filter"), msg.body().getString("node"),
+            msg.body().getLong("version", 0L));
       }
       msg.reply(null);
     });
@@ -244,8 +249,8 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   /** Tells every other node that this node routes the filter; completes when all applied it. */
-  Future<Void> announceRoute(String filter) {
-    return announce(new JsonObject().put("filter", filter).put("node", localNode));
+  Future<Void> announceRoute(String filter, long version) {
+    return announce(new JsonObject().put("filter", filter).put("node", localNode).put("version", version));
   }
 
   /** Tells every other node about a newly retained topic; completes when all indexed it. */

@@ -6,11 +6,10 @@ import com.hazelcast.nio.serialization.compact.CompactSerializer;
 import com.hazelcast.nio.serialization.compact.CompactWriter;
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.session.InboundQos2;
 import io.fleetmq.broker.session.QueuedMessage;
 import io.fleetmq.broker.session.SessionRecord;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 
 /**
@@ -28,7 +27,8 @@ final class CompactSerializers {
         .addSerializer(new MessageSerializer())
         .addSerializer(new QueuedMessageSerializer())
         .addSerializer(new SessionRecordSerializer())
-        .addSerializer(new RouteNodesSerializer());
+        .addSerializer(new RouteNodesSerializer())
+        .addSerializer(new InboundQos2Serializer());
   }
 
   static final class MessageSerializer implements CompactSerializer<Message> {
@@ -64,7 +64,7 @@ final class CompactSerializers {
     public QueuedMessage read(CompactReader in) {
       return new QueuedMessage(in.readString("clientId"), in.readInt64("seq"), in.readCompact("message"),
           QoS.of(in.readInt8("qos")), in.readInt32("packetId"),
-          QueuedMessage.Phase.values()[in.readInt8("phase")]);
+          QueuedMessage.Phase.values()[in.readInt8("phase")], in.readInt64("epoch"));
     }
 
     @Override
@@ -75,6 +75,7 @@ final class CompactSerializers {
       out.writeInt8("qos", (byte) q.qos().value());
       out.writeInt32("packetId", q.packetId());
       out.writeInt8("phase", (byte) q.phase().ordinal());
+      out.writeInt64("epoch", q.epoch());
     }
 
     @Override
@@ -132,12 +133,33 @@ final class CompactSerializers {
   static final class RouteNodesSerializer implements CompactSerializer<RouteNodes> {
     @Override
     public RouteNodes read(CompactReader in) {
-      return new RouteNodes(new LinkedHashSet<>(Arrays.asList(in.readArrayOfString("nodes"))));
+      return new RouteNodes(readVersions(in, "nodes", "versions"), readVersions(in, "goneNodes", "goneVersions"));
+    }
+
+    private static Map<String, Long> readVersions(CompactReader in, String names, String versions) {
+      String[] n = in.readArrayOfString(names);
+      long[] v = in.readArrayOfInt64(versions);
+      Map<String, Long> out = new LinkedHashMap<>();
+      for (int i = 0; i < n.length; i++) {
+        out.put(n[i], v[i]);
+      }
+      return out;
+    }
+
+    private static void writeVersions(CompactWriter out, String names, String versions, Map<String, Long> m) {
+      String[] n = m.keySet().toArray(String[]::new);
+      long[] v = new long[n.length];
+      for (int i = 0; i < n.length; i++) {
+        v[i] = m.get(n[i]);
+      }
+      out.writeArrayOfString(names, n);
+      out.writeArrayOfInt64(versions, v);
     }
 
     @Override
     public void write(CompactWriter out, RouteNodes r) {
-      out.writeArrayOfString("nodes", r.nodes().toArray(String[]::new));
+      writeVersions(out, "nodes", "versions", r.present());
+      writeVersions(out, "goneNodes", "goneVersions", r.gone());
     }
 
     @Override
@@ -148,6 +170,33 @@ final class CompactSerializers {
     @Override
     public Class<RouteNodes> getCompactClass() {
       return RouteNodes.class;
+    }
+  }
+
+  static final class InboundQos2Serializer implements CompactSerializer<InboundQos2> {
+    @Override
+    public InboundQos2 read(CompactReader in) {
+      return new InboundQos2(in.readString("clientId"), in.readInt32("packetId"), in.readInt64("messageId"),
+          in.readBoolean("routed"), in.readInt64("epoch"));
+    }
+
+    @Override
+    public void write(CompactWriter out, InboundQos2 i) {
+      out.writeString("clientId", i.clientId());
+      out.writeInt32("packetId", i.packetId());
+      out.writeInt64("messageId", i.messageId());
+      out.writeBoolean("routed", i.routed());
+      out.writeInt64("epoch", i.epoch());
+    }
+
+    @Override
+    public String getTypeName() {
+      return "fleetmq.InboundQos2";
+    }
+
+    @Override
+    public Class<InboundQos2> getCompactClass() {
+      return InboundQos2.class;
     }
   }
 }

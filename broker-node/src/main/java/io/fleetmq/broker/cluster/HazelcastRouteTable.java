@@ -10,37 +10,52 @@ import io.fleetmq.broker.routing.RouteTable;
 import io.fleetmq.broker.routing.TopicTrie;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
-import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
- * The route table in {@code broker.routes} (topic filter to the set of nodes with subscribers),
- * changed through entry processors, with a local mirror in a trie so matching a topic makes no
- * network call. The mirror follows the map through an entry listener; {@link #addRoute} also
- * pushes the route to every other node and waits for each to confirm, so a SUBACK sent after it
- * means every node routes the filter.
+ * The route table in {@code broker.routes} (topic filter to the nodes with subscribers, each with
+ * the version of its latest change), changed through entry processors that apply only newer
+ * versions, with a local mirror in a trie so matching a topic makes no network call. The mirror
+ * follows the map through an entry listener and the pushes of {@link #addRoute}, and keeps the
+ * newest version it has seen per filter and node, so an older event never undoes a newer push. A
+ * SUBACK sent after {@link #addRoute} means every node routes the filter.
  */
 public final class HazelcastRouteTable implements RouteTable {
 
   private final Vertx vertx;
   private final String localNode;
   private final IMap<String, RouteNodes> map;
-  private final TopicTrie<String, Boolean> mirror = new TopicTrie<>();
-  private final Function<String, Future<Void>> announce;
+  /** Filter to node to version: positive while the node routes the filter, negative once it stopped. */
+  private final TopicTrie<String, Long> mirror = new TopicTrie<>();
+  private final BiFunction<String, Long, Future<Void>> announce;
+  private final Predicate<String> isMember;
+  private long lastVersion;
+  /** (filter, node) pairs of other nodes the mirror routes to. */
+  private volatile long routedRemotely;
 
   /**
-   * @param announce pushes "this node routes filter" to every other node and completes when all
-   *                 have applied it
+   * @param announce pushes "this node routes filter (at version)" to every other node and
+   *                 completes when all have applied it
    */
   public HazelcastRouteTable(Vertx vertx, HazelcastInstance hz, String localNode,
-                             Function<String, Future<Void>> announce) {
+                             BiFunction<String, Long, Future<Void>> announce, Predicate<String> isMember) {
     this.vertx = vertx;
     this.localNode = localNode;
     this.map = hz.getMap(Maps.ROUTES);
     this.announce = announce;
+    this.isMember = isMember;
+  }
+
+  /** Versions of this node's changes only grow (the clock, and a counter within a millisecond). */
+  private synchronized long nextVersion() {
+    lastVersion = Math.max(lastVersion + 1, System.currentTimeMillis() * 1000);
+    return lastVersion;
   }
 
   /** Registers the mirror listener, then loads the table. Blocking: call at startup. */
@@ -69,30 +84,59 @@ public final class HazelcastRouteTable implements RouteTable {
     }
   }
 
-  private void apply(String filter, RouteNodes nodes) {
-    Set<String> now = nodes == null ? Set.of() : nodes.nodes();
-    for (String node : new HashSet<>(mirror.entries(filter).keySet())) {
-      if (!now.contains(node) && !node.equals(localNode)) {
+  synchronized void apply(String filter, RouteNodes nodes) {
+    RouteNodes r = nodes == null ? RouteNodes.EMPTY : nodes;
+    r.present().forEach((node, version) -> offer(filter, node, true, version));
+    r.gone().forEach((node, version) -> offer(filter, node, false, version));
+    // a node the entry no longer knows at all left the cluster (or never routed it here): dropped
+    // only if it stopped routing or is no longer a member, never on an older event
+    for (Map.Entry<String, Long> e : new HashMap<>(mirror.entries(filter)).entrySet()) {
+      String node = e.getKey();
+      if (!r.present().containsKey(node) && !r.gone().containsKey(node) && (e.getValue() < 0 || !isMember.test(node))) {
         mirror.remove(filter, node);
-      }
-    }
-    for (String node : now) {
-      if (!node.equals(localNode)) {
-        mirror.put(filter, node, Boolean.TRUE);
+        if (e.getValue() > 0) {
+          routedRemotely--;
+        }
       }
     }
   }
 
-  /** Applies a route pushed by another node (idempotent). */
-  void routeAnnounced(String filter, String node) {
-    if (!node.equals(localNode)) {
-      mirror.put(filter, node, Boolean.TRUE);
+  /** Applies one node's state under a filter if it is newer than what the mirror knows. */
+  private synchronized void offer(String filter, String node, boolean present, long version) {
+    if (node.equals(localNode)) {
+      return;
     }
+    Long known = mirror.entries(filter).get(node);
+    if (known != null && Math.abs(known) >= version) {
+      return;
+    }
+    mirror.put(filter, node, present ? version : -version);
+    boolean was = known != null && known > 0;
+    if (was != present) {
+      routedRemotely += present ? 1 : -1;
+    }
+  }
+
+  /** Applies a route pushed by another node (idempotent; an older push than the mirror knows is ignored). */
+  void routeAnnounced(String filter, String node, long version) {
+    offer(filter, node, true, version);
   }
 
   @Override
   public long remoteRoutes() {
-    return mirror.size();
+    return routedRemotely;
+  }
+
+  /** Every node named by a route. */
+  Future<Set<String>> nodes() {
+    return vertx.executeBlocking(() -> {
+      Set<String> all = new HashSet<>();
+      for (RouteNodes r : map.values()) {
+        all.addAll(r.present().keySet());
+        all.addAll(r.gone().keySet());
+      }
+      return all;
+    }, false);
   }
 
   /** Removes a departed node from every route (after its sessions were adopted elsewhere). */
@@ -105,22 +149,37 @@ public final class HazelcastRouteTable implements RouteTable {
 
   @Override
   public Future<Void> addRoute(String filter) {
-    return Future.fromCompletionStage(map.submitToKey(filter, new Processors.AddRouteNode(localNode)),
+    long version = nextVersion();
+    return Future.fromCompletionStage(map.submitToKey(filter, new Processors.SetRouteNode(localNode, true, version)),
             vertx.getOrCreateContext())
-        .compose(v -> announce.apply(filter));
+        .compose(v -> announce.apply(filter, version));
   }
 
   @Override
   public Future<Void> removeRoute(String filter) {
-    return Future.fromCompletionStage(map.submitToKey(filter, new Processors.RemoveRouteNode(localNode)),
+    long version = nextVersion();
+    return Future.fromCompletionStage(map.submitToKey(filter, new Processors.SetRouteNode(localNode, false, version)),
         vertx.getOrCreateContext()).mapEmpty();
+  }
+
+  @Override
+  public Future<Set<String>> routedHere() {
+    return vertx.executeBlocking(() -> {
+      Set<String> mine = new HashSet<>();
+      for (Map.Entry<String, RouteNodes> e : map.entrySet()) {
+        if (e.getValue().present().containsKey(localNode)) {
+          mine.add(e.getKey());
+        }
+      }
+      return mine;
+    }, false);
   }
 
   @Override
   public void remoteNodesFor(String topic, Consumer<String> nodeId) {
     Set<String> seen = new HashSet<>(4);
-    mirror.match(topic, (node, present) -> {
-      if (seen.add(node)) {
+    mirror.match(topic, (node, version) -> {
+      if (version > 0 && seen.add(node)) {
         nodeId.accept(node);
       }
     });

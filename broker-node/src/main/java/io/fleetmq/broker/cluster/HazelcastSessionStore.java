@@ -5,27 +5,30 @@ import com.hazelcast.map.IMap;
 import com.hazelcast.query.Predicates;
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.session.InboundQos2;
 import io.fleetmq.broker.session.QueuedMessage;
 import io.fleetmq.broker.session.SessionRecord;
 import io.fleetmq.broker.session.SessionStore;
+import io.fleetmq.broker.session.StoreRules;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Durable sessions in Hazelcast: {@code broker.sessions} (one record per client id), the
- * per-session queue {@code broker.session-queue} and inbound QoS 2 packet ids
- * {@code broker.inbound-qos2}, both keyed {@code n@clientId} so a session's entries share a
- * partition. Queue writes made in the same event-loop turn go out as one {@code putAllAsync}
- * (and removals as one {@code submitToKeys}); each completes once its synchronous backup has.
+ * Durable sessions in Hazelcast: {@code broker.sessions} (one record per client id, or its
+ * tombstone), the per-session queue {@code broker.session-queue} keyed {@code messageId@clientId}
+ * and inbound QoS 2 state {@code broker.inbound-qos2} keyed {@code packetId@clientId}, so a
+ * session's entries share a partition. Every write is a single-key entry processor (never a
+ * batched multi-key call, which does not wait for backups) applying {@link StoreRules}; it
+ * completes once its synchronous backup has, and fails rather than succeed on an indeterminate
+ * backup ({@code hazelcast.operation.fail.on.indeterminate.state}). Ownership checks of one claim
+ * are group-committed: one read answers every check that arrived before it was issued.
  */
 public final class HazelcastSessionStore implements SessionStore {
 
@@ -33,21 +36,18 @@ public final class HazelcastSessionStore implements SessionStore {
   private final String node;
   private final IMap<String, SessionRecord> sessions;
   private final IMap<String, QueuedMessage> queue;
-  private final IMap<String, Long> inbound;
-
-  // guarded by this: the batch being collected
-  private Map<String, QueuedMessage> puts = new HashMap<>();
-  private List<Promise<Void>> putWaiters = new ArrayList<>();
-  private Set<String> removes = new HashSet<>();
-  private List<Promise<Void>> removeWaiters = new ArrayList<>();
-  private boolean flushScheduled;
-
+  private final IMap<String, InboundQos2> inbound;
+  private final long doneTtlSeconds;
   private final OperationTimer timer;
 
-  HazelcastSessionStore(Vertx vertx, HazelcastInstance hz, String node, OperationTimer timer) {
+  /** Ownership checks by claim ({@code epoch@clientId}). */
+  private final Map<String, OwnsChecks> ownsChecks = new HashMap<>();
+
+  HazelcastSessionStore(Vertx vertx, HazelcastInstance hz, String node, OperationTimer timer, long doneTtlSeconds) {
     this.vertx = vertx;
     this.timer = timer;
     this.node = node;
+    this.doneTtlSeconds = doneTtlSeconds;
     this.sessions = hz.getMap(Maps.SESSIONS);
     this.queue = hz.getMap(Maps.QUEUE);
     this.inbound = hz.getMap(Maps.INBOUND);
@@ -57,15 +57,43 @@ public final class HazelcastSessionStore implements SessionStore {
     return Future.fromCompletionStage(stage, vertx.getOrCreateContext());
   }
 
+  /** Attempts of an idempotent write that failed (timeout, indeterminate backup, member gone). */
+  private static final int ATTEMPTS = 4;
+
+  /**
+   * Runs an idempotent single-key write, again after a failure (200 ms, 400 ms, 800 ms): each of
+   * these entry processors gives the same result when applied twice, so a write that failed as
+   * indeterminate (it may have been applied) is safely repeated.
+   */
+  private <T> Future<T> retrying(java.util.function.Supplier<CompletionStage<T>> write) {
+    Context ctx = vertx.getOrCreateContext();
+    Promise<T> done = Promise.promise();
+    attempt(write, ctx, 1, done);
+    return done.future();
+  }
+
+  private <T> void attempt(java.util.function.Supplier<CompletionStage<T>> write, Context ctx, int n, Promise<T> done) {
+    Future.fromCompletionStage(write.get(), ctx).onComplete(ar -> {
+      if (ar.succeeded() || n >= ATTEMPTS) {
+        done.handle(ar);
+      } else {
+        vertx.setTimer(100L << n, t -> attempt(write, ctx, n + 1, done));
+      }
+    });
+  }
+
   @Override
   public Future<Claim> claim(String clientId, boolean durable, Message will) {
-    return timer.time("session.claim", resume(sessions.submitToKey(clientId, new Processors.ClaimSession(node, durable, will))))
+    long now = System.currentTimeMillis();
+    return timer.time("session.claim",
+            resume(sessions.submitToKey(clientId, new Processors.ClaimSession(node, durable, will, now))))
         .map(result -> new Claim(result.get(0), result.get(1).epoch()));
   }
 
   @Override
   public Future<Claim> adopt(String clientId, String fromNode) {
-    return resume(sessions.submitToKey(clientId, new Processors.AdoptSession(fromNode, node)))
+    long now = System.currentTimeMillis();
+    return resume(sessions.submitToKey(clientId, new Processors.AdoptSession(fromNode, node, now)))
         .map(result -> result == null ? null : new Claim(result.get(0), result.get(1).epoch()));
   }
 
@@ -74,15 +102,25 @@ public final class HazelcastSessionStore implements SessionStore {
     return vertx.executeBlocking(() -> new ArrayList<>(sessions.values(Predicates.equal("ownerNode", owner))), false);
   }
 
-  @Override
-  public Future<Void> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions) {
-    return resume(sessions.submitToKey(clientId, new Processors.SaveSubscriptions(epoch, Map.copyOf(subscriptions))))
-        .mapEmpty();
+  /** Every node named as an owner by a record (a projection over the whole map). */
+  Future<java.util.Set<String>> owners() {
+    return vertx.executeBlocking(() -> new java.util.HashSet<>(sessions.project(
+        com.hazelcast.projection.Projections.singleAttribute("ownerNode"))), false);
   }
 
   @Override
-  public Future<Void> markDisconnected(String clientId, long epoch, long at) {
-    return resume(sessions.submitToKey(clientId, new Processors.MarkDisconnected(epoch, at))).mapEmpty();
+  public Future<Boolean> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions) {
+    return resume(sessions.submitToKey(clientId, new Processors.SaveSubscriptions(epoch, Map.copyOf(subscriptions))));
+  }
+
+  @Override
+  public Future<Boolean> markDisconnected(String clientId, long epoch, long at) {
+    return resume(sessions.submitToKey(clientId, new Processors.MarkDisconnected(epoch, at)));
+  }
+
+  @Override
+  public Future<Message> takeWill(String clientId, long epoch) {
+    return resume(sessions.submitToKey(clientId, new Processors.TakeWill(epoch)));
   }
 
   @Override
@@ -91,104 +129,120 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   @Override
-  public Future<Void> clearMessages(String clientId) {
-    // removeAll with a partition predicate touches only this session's partition
+  public Future<Void> clearMessages(String clientId, long belowEpoch) {
+    // one partition (the client id's), one operation each, with its backups
     return vertx.executeBlocking(() -> {
-      queue.removeAll(Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)));
-      inbound.removeAll(Predicates.partitionPredicate(clientId, Predicates.alwaysTrue()));
+      queue.executeOnEntries(new Processors.ClearBelow<>(clientId, belowEpoch),
+          Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)));
+      inbound.executeOnEntries(new Processors.ClearBelow<>(clientId, belowEpoch),
+          Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)));
       return null;
     }, false);
   }
 
-  @Override
-  public Future<Void> save(QueuedMessage message) {
-    Promise<Void> done = Promise.promise();
-    synchronized (this) {
-      puts.put(Maps.sessionKey(message.seq(), message.clientId()), message);
-      putWaiters.add(done);
-      scheduleFlush();
-    }
-    return done.future();
+  private static String queueKey(QueuedMessage m) {
+    return Maps.sessionKey(m.message().id(), m.clientId());
   }
 
   @Override
-  public Future<Void> remove(String clientId, long seq) {
-    Promise<Void> done = Promise.promise();
-    synchronized (this) {
-      String key = Maps.sessionKey(seq, clientId);
-      removes.add(key);
-      removeWaiters.add(done);
-      scheduleFlush();
-    }
-    return done.future();
+  public Future<StoreRules.Put> put(QueuedMessage message) {
+    return timer.time("queue.write", retrying(() -> queue.submitToKey(queueKey(message), new Processors.PutQueued(message))))
+        .map(result -> new StoreRules.Put(StoreRules.PutOutcome.valueOf((String) result.get(0)), null,
+            (QueuedMessage) result.get(1)));
   }
 
-  private void scheduleFlush() {
-    if (!flushScheduled) {
-      flushScheduled = true;
-      // everything queued during the current event-loop turn joins this batch
-      vertx.getOrCreateContext().runOnContext(v -> flush());
-    }
+  @Override
+  public Future<Boolean> update(QueuedMessage message) {
+    return retrying(() -> queue.submitToKey(queueKey(message), new Processors.UpdateQueued(message)));
   }
 
-  private void flush() {
-    Map<String, QueuedMessage> p;
-    List<Promise<Void>> pw;
-    Set<String> r;
-    List<Promise<Void>> rw;
-    synchronized (this) {
-      flushScheduled = false;
-      p = puts;
-      pw = putWaiters;
-      r = removes;
-      rw = removeWaiters;
-      puts = new HashMap<>();
-      putWaiters = new ArrayList<>();
-      removes = new HashSet<>();
-      removeWaiters = new ArrayList<>();
+  @Override
+  public Future<Boolean> complete(String clientId, long epoch, long messageId) {
+    return timer.time("queue.remove", retrying(() -> queue.submitToKey(Maps.sessionKey(messageId, clientId),
+        new Processors.CompleteQueued(epoch, doneTtlSeconds))));
+  }
+
+  /**
+   * Ownership checks of one claim, group-committed: at most one read in flight; every check that
+   * arrives meanwhile waits for the next read, which is issued after it arrived (so after the
+   * writes it follows completed) and answers all of them.
+   */
+  private static final class OwnsChecks {
+    Promise<Boolean> next;
+    boolean reading;
+  }
+
+  @Override
+  public Future<Boolean> owns(String clientId, long epoch) {
+    String key = epoch + "@" + clientId;
+    Promise<Boolean> waiting;
+    boolean issue;
+    synchronized (ownsChecks) {
+      OwnsChecks c = ownsChecks.computeIfAbsent(key, k -> new OwnsChecks());
+      if (c.next == null) {
+        c.next = Promise.promise();
+      }
+      waiting = c.next;
+      issue = !c.reading;
     }
-    Context ctx = vertx.getOrCreateContext();
-    if (!p.isEmpty()) {
-      // a key both written and removed in one batch needs no write
-      p.keySet().removeAll(r);
-      Future<Void> written = p.isEmpty() ? Future.succeededFuture()
-          : timer.time("queue.write", Future.fromCompletionStage(queue.putAllAsync(p), ctx));
-      written.onComplete(ar -> pw.forEach(w -> w.handle(ar)));
+    if (issue) {
+      read(key, clientId, epoch, vertx.getOrCreateContext());
     }
-    if (!r.isEmpty()) {
-      timer.time("queue.remove",
-              Future.fromCompletionStage(queue.submitToKeys(r, new Processors.DeleteEntry<String, QueuedMessage>()), ctx))
-          .<Void>mapEmpty()
-          .onComplete(ar -> rw.forEach(w -> w.handle(ar)));
+    return waiting.future();
+  }
+
+  private void read(String key, String clientId, long epoch, Context ctx) {
+    Promise<Boolean> answering;
+    synchronized (ownsChecks) {
+      OwnsChecks c = ownsChecks.get(key);
+      answering = c.next;
+      c.next = null;
+      c.reading = true;
     }
+    Future.fromCompletionStage(sessions.getAsync(clientId), ctx).map(r -> StoreRules.owns(r, epoch))
+        .onComplete(ar -> {
+          answering.handle(ar);
+          boolean again;
+          synchronized (ownsChecks) {
+            OwnsChecks c = ownsChecks.get(key);
+            c.reading = false;
+            again = c.next != null;
+            if (!again) {
+              ownsChecks.remove(key);
+            }
+          }
+          if (again) {
+            read(key, clientId, epoch, ctx);
+          }
+        });
   }
 
   @Override
   public Future<List<QueuedMessage>> loadQueue(String clientId) {
-    return vertx.executeBlocking(() -> new ArrayList<>(
-        queue.values(Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)))), false);
-  }
-
-  @Override
-  public Future<Void> addInbound(String clientId, int packetId) {
-    return resume(inbound.setAsync(Maps.sessionKey(packetId, clientId), 1L));
-  }
-
-  @Override
-  public Future<java.util.Set<Integer>> loadInbound(String clientId) {
     return vertx.executeBlocking(() -> {
-      java.util.Set<Integer> ids = new java.util.HashSet<>();
-      for (String key : inbound.keySet(Predicates.partitionPredicate(clientId, Predicates.alwaysTrue()))) {
-        if (key.endsWith("@" + clientId)) {
-          ids.add(Integer.parseInt(key.substring(0, key.indexOf('@'))));
+      List<QueuedMessage> out = new ArrayList<>();
+      for (QueuedMessage q : queue.values(Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)))) {
+        if (!q.isDone()) {
+          out.add(q);
         }
       }
-      return ids;
+      return out;
     }, false);
   }
 
   @Override
-  public Future<Void> removeInbound(String clientId, int packetId) {
-    return resume(inbound.deleteAsync(Maps.sessionKey(packetId, clientId))).mapEmpty();
+  public Future<InboundQos2> bindInbound(String clientId, long epoch, int packetId, long candidateMessageId) {
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId),
+        new Processors.BindInbound(clientId, packetId, epoch, candidateMessageId)));
+  }
+
+  @Override
+  public Future<Boolean> markRouted(String clientId, long epoch, int packetId) {
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, true)));
+  }
+
+  @Override
+  public Future<Boolean> releaseInbound(String clientId, long epoch, int packetId) {
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, false)));
   }
 }

@@ -9,6 +9,7 @@ import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.config.PartitioningStrategyConfig;
 import com.hazelcast.config.ClasspathYamlConfig;
 import com.hazelcast.partition.strategy.StringPartitioningStrategy;
+import com.hazelcast.spi.properties.ClusterProperty;
 import io.fleetmq.broker.config.BrokerConfig;
 import io.fleetmq.broker.config.ConfigException;
 import java.io.FileNotFoundException;
@@ -40,10 +41,14 @@ public final class HazelcastSetup {
       }
     }
     // the broker stops Hazelcast itself, after its clients are closed
-    config.setProperty("hazelcast.shutdownhook.enabled", "false");
-    config.setProperty("hazelcast.phone.home.enabled", "false");
-    config.setProperty("hazelcast.logging.type", "log4j2");
-    config.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(cfg.memberTimeoutSeconds()));
+    // property names from ClusterProperty: Hazelcast ignores a misspelt name silently
+    config.setProperty(ClusterProperty.SHUTDOWNHOOK_ENABLED.getName(), "false");
+    config.setProperty(ClusterProperty.PHONE_HOME_ENABLED.getName(), "false");
+    config.setProperty(ClusterProperty.LOGGING_TYPE.getName(), "log4j2");
+    config.setProperty(ClusterProperty.MAX_NO_HEARTBEAT_SECONDS.getName(), String.valueOf(cfg.memberTimeoutSeconds()));
+    // a write whose synchronous backup did not answer fails instead of succeeding after
+    // hazelcast.operation.backup.timeout.millis: the broker acknowledges only what is stored twice
+    config.setProperty(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE.getName(), "true");
 
     NetworkConfig net = config.getNetworkConfig();
     String ip = resolve(cfg.clusterHost(), "cluster-host");

@@ -1,19 +1,23 @@
 package io.fleetmq.broker.cluster;
 
 import com.hazelcast.map.EntryProcessor;
+import com.hazelcast.map.ExtendedMapEntry;
 import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.DataSerializableFactory;
 import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.session.InboundQos2;
+import io.fleetmq.broker.session.QueuedMessage;
 import io.fleetmq.broker.session.SessionRecord;
+import io.fleetmq.broker.session.StoreRules;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Entry processors: every read-modify-write of a session, route or retained entry runs on the
@@ -33,11 +37,18 @@ final class Processors {
       case SaveSubscriptions.ID -> new SaveSubscriptions();
       case MarkDisconnected.ID -> new MarkDisconnected();
       case DeleteEntry.ID -> new DeleteEntry<>();
-      case AddRouteNode.ID -> new AddRouteNode();
+      case SetRouteNode.ID -> new SetRouteNode();
       case RemoveRouteNode.ID -> new RemoveRouteNode();
       case SetRetained.ID -> new SetRetained();
       case ReleaseSession.ID -> new ReleaseSession();
       case AdoptSession.ID -> new AdoptSession();
+      case TakeWill.ID -> new TakeWill();
+      case PutQueued.ID -> new PutQueued();
+      case UpdateQueued.ID -> new UpdateQueued();
+      case CompleteQueued.ID -> new CompleteQueued();
+      case ClearBelow.ID -> new ClearBelow<>();
+      case BindInbound.ID -> new BindInbound();
+      case ChangeInbound.ID -> new ChangeInbound();
       default -> null;
     };
   }
@@ -50,33 +61,34 @@ final class Processors {
   }
 
   /**
-   * Claims a client id for a node: a new epoch, the owner set, the subscriptions kept for a
-   * durable session and dropped for a clean one. Returns [previous record or null, new record].
+   * Claims a client id for a node (see {@link StoreRules#claim}). {@code now} comes from the caller,
+   * so the backup replica, which runs the processor again, computes the same epoch. Returns
+   * [previous live record or null, new record].
    */
   static final class ClaimSession extends Base<String, SessionRecord, List<SessionRecord>> {
     static final int ID = 1;
     String node;
     boolean durable;
     Message will;
+    long now;
 
     ClaimSession() {
     }
 
-    ClaimSession(String node, boolean durable, Message will) {
+    ClaimSession(String node, boolean durable, Message will, long now) {
       this.node = node;
       this.durable = durable;
       this.will = will;
+      this.now = now;
     }
 
     @Override
     public List<SessionRecord> process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord prev = entry.getValue();
-      long epoch = prev == null ? 1 : prev.epoch() + 1;
-      Map<String, QoS> subs = durable && prev != null && prev.durable() ? prev.subscriptions() : Map.of();
-      SessionRecord next = new SessionRecord(entry.getKey(), node, epoch, durable, subs, 0, will);
+      SessionRecord next = StoreRules.claim(prev, entry.getKey(), node, durable, will, now);
       entry.setValue(next);
       List<SessionRecord> result = new ArrayList<>(2);
-      result.add(prev);
+      result.add(StoreRules.live(prev));
       result.add(next);
       return result;
     }
@@ -91,6 +103,7 @@ final class Processors {
       out.writeString(node);
       out.writeBoolean(durable);
       out.writeObject(will);
+      out.writeLong(now);
     }
 
     @Override
@@ -98,6 +111,7 @@ final class Processors {
       node = in.readString();
       durable = in.readBoolean();
       will = in.readObject();
+      now = in.readLong();
     }
   }
 
@@ -118,7 +132,7 @@ final class Processors {
     @Override
     public Boolean process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord r = entry.getValue();
-      if (r == null || r.epoch() != epoch) {
+      if (!StoreRules.owns(r, epoch)) {
         return false;
       }
       entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), subscriptions,
@@ -169,7 +183,7 @@ final class Processors {
     @Override
     public Boolean process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord r = entry.getValue();
-      if (r == null || r.epoch() != epoch) {
+      if (!StoreRules.owns(r, epoch)) {
         return false;
       }
       entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), r.subscriptions(), at,
@@ -195,7 +209,7 @@ final class Processors {
     }
   }
 
-  /** Deletes the entry (used in batches through {@code submitToKeys}). */
+  /** Deletes the entry. */
   static final class DeleteEntry<K, V> extends Base<K, V, Boolean> {
     static final int ID = 4;
 
@@ -220,39 +234,30 @@ final class Processors {
     }
   }
 
-  abstract static class RouteChange extends Base<String, RouteNodes, Boolean> {
-    String node;
-
-    @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeString(node);
-    }
-
-    @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      node = in.readString();
-    }
-  }
-
-  static final class AddRouteNode extends RouteChange {
+  /** Adds or removes a node under a filter, if the change is newer than what the entry knows of that node. */
+  static final class SetRouteNode extends Base<String, RouteNodes, Boolean> {
     static final int ID = 5;
+    String node;
+    boolean add;
+    long version;
 
-    AddRouteNode() {
+    SetRouteNode() {
     }
 
-    AddRouteNode(String node) {
+    SetRouteNode(String node, boolean add, long version) {
       this.node = node;
+      this.add = add;
+      this.version = version;
     }
 
     @Override
     public Boolean process(Map.Entry<String, RouteNodes> entry) {
-      RouteNodes r = entry.getValue();
-      if (r != null && r.nodes().contains(node)) {
+      RouteNodes r = entry.getValue() == null ? RouteNodes.EMPTY : entry.getValue();
+      RouteNodes next = r.with(node, add, version);
+      if (next == null) {
         return false;
       }
-      LinkedHashSet<String> nodes = r == null ? new LinkedHashSet<>() : new LinkedHashSet<>(r.nodes());
-      nodes.add(node);
-      entry.setValue(new RouteNodes(nodes));
+      entry.setValue(next);
       return true;
     }
 
@@ -260,10 +265,26 @@ final class Processors {
     public int getClassId() {
       return ID;
     }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(node);
+      out.writeBoolean(add);
+      out.writeLong(version);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      node = in.readString();
+      add = in.readBoolean();
+      version = in.readLong();
+    }
   }
 
-  static final class RemoveRouteNode extends RouteChange {
+  /** Drops every trace of a node that left the cluster from a filter's entry. */
+  static final class RemoveRouteNode extends Base<String, RouteNodes, Boolean> {
     static final int ID = 6;
+    String node;
 
     RemoveRouteNode() {
     }
@@ -275,18 +296,30 @@ final class Processors {
     @Override
     public Boolean process(Map.Entry<String, RouteNodes> entry) {
       RouteNodes r = entry.getValue();
-      if (r == null || !r.nodes().contains(node)) {
+      if (r == null) {
         return false;
       }
-      LinkedHashSet<String> nodes = new LinkedHashSet<>(r.nodes());
-      nodes.remove(node);
-      entry.setValue(nodes.isEmpty() ? null : new RouteNodes(nodes));
+      RouteNodes next = r.without(node);
+      if (next == r) {
+        return false;
+      }
+      entry.setValue(next);
       return true;
     }
 
     @Override
     public int getClassId() {
       return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(node);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      node = in.readString();
     }
   }
 
@@ -326,7 +359,7 @@ final class Processors {
     }
   }
 
-  /** Deletes a session record, unless a newer claim owns it. */
+  /** Ends a session, unless a newer claim owns it: a tombstone (with a time to live) keeps its epoch. */
   static final class ReleaseSession extends Base<String, SessionRecord, Boolean> {
     static final int ID = 8;
     long epoch;
@@ -341,10 +374,10 @@ final class Processors {
     @Override
     public Boolean process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord r = entry.getValue();
-      if (r == null || r.epoch() != epoch) {
+      if (!StoreRules.owns(r, epoch)) {
         return false;
       }
-      entry.setValue(null);
+      tombstone(entry, epoch);
       return true;
     }
 
@@ -364,6 +397,15 @@ final class Processors {
     }
   }
 
+  /** How long a tombstone keeps an ended session's epoch (later claims also start at the clock). */
+  static final long TOMBSTONE_TTL_SECONDS = 3600;
+
+  @SuppressWarnings("unchecked")
+  static void tombstone(Map.Entry<String, SessionRecord> entry, long epoch) {
+    ((ExtendedMapEntry<String, SessionRecord>) entry).setValue(SessionRecord.tombstone(entry.getKey(), epoch),
+        TOMBSTONE_TTL_SECONDS, TimeUnit.SECONDS);
+  }
+
   /**
    * Moves a session from a node that is leaving (or has died) to this one, only if that node still
    * owns it: the claim survivors race for, won once. Returns [previous, new record] or null.
@@ -372,27 +414,28 @@ final class Processors {
     static final int ID = 9;
     String from;
     String to;
+    long now;
 
     AdoptSession() {
     }
 
-    AdoptSession(String from, String to) {
+    AdoptSession(String from, String to, long now) {
       this.from = from;
       this.to = to;
+      this.now = now;
     }
 
     @Override
     public List<SessionRecord> process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord r = entry.getValue();
-      if (r == null || !r.ownerNode().equals(from)) {
+      SessionRecord next = StoreRules.adopt(r, from, to, now);
+      if (next == null) {
         return null;
       }
-      long at = r.connected() ? System.currentTimeMillis() : r.disconnectedAt();
-      SessionRecord next = new SessionRecord(r.clientId(), to, r.epoch() + 1, r.durable(), r.subscriptions(), at, null);
-      if (r.durable()) {
-        entry.setValue(next);
+      if (next.ended()) {
+        tombstone(entry, next.epoch()); // a clean session ends with its connection
       } else {
-        entry.setValue(null); // a clean session ends with its connection
+        entry.setValue(next);
       }
       List<SessionRecord> result = new ArrayList<>(2);
       result.add(r);
@@ -409,12 +452,330 @@ final class Processors {
     public void writeData(ObjectDataOutput out) throws IOException {
       out.writeString(from);
       out.writeString(to);
+      out.writeLong(now);
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       from = in.readString();
       to = in.readString();
+      now = in.readLong();
+    }
+  }
+
+  /** Takes the will of the connection under an epoch (exactly one party gets it). */
+  static final class TakeWill extends Base<String, SessionRecord, Message> {
+    static final int ID = 10;
+    long epoch;
+
+    TakeWill() {
+    }
+
+    TakeWill(long epoch) {
+      this.epoch = epoch;
+    }
+
+    @Override
+    public Message process(Map.Entry<String, SessionRecord> entry) {
+      SessionRecord r = entry.getValue();
+      if (!StoreRules.owns(r, epoch) || r.will() == null) {
+        return null;
+      }
+      entry.setValue(r.withoutWill());
+      return r.will();
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeLong(epoch);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      epoch = in.readLong();
+    }
+  }
+
+  /** Stores a queue entry once per message id, fenced by epoch (see {@link StoreRules#put}). */
+  static final class PutQueued extends Base<String, QueuedMessage, List<Object>> {
+    static final int ID = 11;
+    QueuedMessage message;
+
+    PutQueued() {
+    }
+
+    PutQueued(QueuedMessage message) {
+      this.message = message;
+    }
+
+    /** Returns [outcome name, the entry found (null when none)]. */
+    @Override
+    public List<Object> process(Map.Entry<String, QueuedMessage> entry) {
+      StoreRules.Put put = StoreRules.put(entry.getValue(), message);
+      if (put.store() != null) {
+        entry.setValue(put.store());
+      }
+      List<Object> result = new ArrayList<>(2);
+      result.add(put.outcome().name());
+      result.add(put.found());
+      return result;
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeObject(message);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      message = in.readObject();
+    }
+  }
+
+  /** Stores a packet id or phase change, fenced by epoch. */
+  static final class UpdateQueued extends Base<String, QueuedMessage, Boolean> {
+    static final int ID = 12;
+    QueuedMessage message;
+
+    UpdateQueued() {
+    }
+
+    UpdateQueued(QueuedMessage message) {
+      this.message = message;
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, QueuedMessage> entry) {
+      QueuedMessage next = StoreRules.update(entry.getValue(), message);
+      if (next == null) {
+        return false;
+      }
+      entry.setValue(next);
+      return true;
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeObject(message);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      message = in.readObject();
+    }
+  }
+
+  /** The client completed a delivery: deleted (QoS 1) or remembered as done (QoS 2, with a time to live). */
+  static final class CompleteQueued extends Base<String, QueuedMessage, Boolean> {
+    static final int ID = 13;
+    long epoch;
+    long doneTtlSeconds;
+
+    CompleteQueued() {
+    }
+
+    CompleteQueued(long epoch, long doneTtlSeconds) {
+      this.epoch = epoch;
+      this.doneTtlSeconds = doneTtlSeconds;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Boolean process(Map.Entry<String, QueuedMessage> entry) {
+      StoreRules.Complete c = StoreRules.complete(entry.getValue(), epoch);
+      if (c.store() != null) {
+        ((ExtendedMapEntry<String, QueuedMessage>) entry).setValue(c.store(), doneTtlSeconds, TimeUnit.SECONDS);
+      } else if (c.delete()) {
+        entry.setValue(null);
+      }
+      return c.accepted();
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeLong(epoch);
+      out.writeLong(doneTtlSeconds);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      epoch = in.readLong();
+      doneTtlSeconds = in.readLong();
+    }
+  }
+
+  /** Deletes the queue or inbound entries of one session written under an epoch below a bound. */
+  static final class ClearBelow<V> extends Base<String, V, Boolean> {
+    static final int ID = 14;
+    String clientId;
+    long belowEpoch;
+
+    ClearBelow() {
+    }
+
+    ClearBelow(String clientId, long belowEpoch) {
+      this.clientId = clientId;
+      this.belowEpoch = belowEpoch;
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, V> entry) {
+      V v = entry.getValue();
+      long epoch;
+      String owner;
+      if (v instanceof QueuedMessage q) {
+        epoch = q.epoch();
+        owner = q.clientId();
+      } else if (v instanceof InboundQos2 i) {
+        epoch = i.epoch();
+        owner = i.clientId();
+      } else {
+        return false;
+      }
+      if (!owner.equals(clientId) || !StoreRules.cleared(epoch, belowEpoch)) {
+        return false;
+      }
+      entry.setValue(null);
+      return true;
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(clientId);
+      out.writeLong(belowEpoch);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      clientId = in.readString();
+      belowEpoch = in.readLong();
+    }
+  }
+
+  /** Binds (or finds) the message id of an inbound QoS 2 packet id, fenced by epoch. */
+  static final class BindInbound extends Base<String, InboundQos2, InboundQos2> {
+    static final int ID = 15;
+    String clientId;
+    int packetId;
+    long epoch;
+    long candidate;
+
+    BindInbound() {
+    }
+
+    BindInbound(String clientId, int packetId, long epoch, long candidate) {
+      this.clientId = clientId;
+      this.packetId = packetId;
+      this.epoch = epoch;
+      this.candidate = candidate;
+    }
+
+    @Override
+    public InboundQos2 process(Map.Entry<String, InboundQos2> entry) {
+      InboundQos2 next = StoreRules.bind(entry.getValue(), clientId, packetId, epoch, candidate);
+      if (next != null && !next.equals(entry.getValue())) {
+        entry.setValue(next);
+      }
+      return next;
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(clientId);
+      out.writeInt(packetId);
+      out.writeLong(epoch);
+      out.writeLong(candidate);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      clientId = in.readString();
+      packetId = in.readInt();
+      epoch = in.readLong();
+      candidate = in.readLong();
+    }
+  }
+
+  /** Marks an inbound QoS 2 message routed (true) or forgets the exchange on PUBREL (false), fenced by epoch. */
+  static final class ChangeInbound extends Base<String, InboundQos2, Boolean> {
+    static final int ID = 16;
+    long epoch;
+    boolean routed;
+
+    ChangeInbound() {
+    }
+
+    ChangeInbound(long epoch, boolean routed) {
+      this.epoch = epoch;
+      this.routed = routed;
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, InboundQos2> entry) {
+      if (routed) {
+        InboundQos2 next = StoreRules.routed(entry.getValue(), epoch);
+        if (next == null) {
+          return false;
+        }
+        if (next != StoreRules.GONE) {
+          entry.setValue(next);
+        }
+        return true;
+      }
+      if (!StoreRules.releasable(entry.getValue(), epoch)) {
+        return false;
+      }
+      if (entry.getValue() != null) {
+        entry.setValue(null);
+      }
+      return true;
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeLong(epoch);
+      out.writeBoolean(routed);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      epoch = in.readLong();
+      routed = in.readBoolean();
     }
   }
 }

@@ -22,6 +22,11 @@ public record Message(long id, String topic, byte[] payload, QoS qos, boolean re
     Objects.requireNonNull(publisher, "publisher");
   }
 
+  /** The same message under another id (a publisher's retry routed under the id bound first). */
+  public Message withId(long newId) {
+    return newId == id ? this : new Message(newId, topic, payload, qos, retain, publisher);
+  }
+
   public Message withRetain(boolean newRetain) {
     return newRetain == retain ? this : new Message(id, topic, payload, qos, newRetain, publisher);
   }

@@ -134,7 +134,12 @@ final class ClientConnection implements Outlet {
     endpoint.subscriptionAutoAck(false);
     endpoint.closeHandler(v -> onClose());
     endpoint.exceptionHandler(e -> log.warn("client={} event=connection.error reason=\"{}\"", clientId, e.toString()));
-    endpoint.disconnectHandler(v -> disconnectReceived = true);
+    endpoint.disconnectHandler(v -> {
+      disconnectReceived = true;
+      if (session != null) {
+        services.home().disconnecting(session);
+      }
+    });
     endpoint.publishHandler(this::onPublish);
     endpoint.publishReleaseHandler(this::onPubrel);
     endpoint.publishAcknowledgeHandler(id -> session().onPuback(id));
@@ -162,7 +167,8 @@ final class ClientConnection implements Outlet {
       session = connected.session();
       boolean sessionPresent = connected.present() && endpoint.protocolVersion() == MQTT_3_1_1; // 3.1 has no such flag
       if (closed) {
-        leaveUnattached(session, connected.epoch()); // the client went away while its session was being set up
+        // the client went away while its session was being set up
+        services.home().leaveUnattached(session, connected.epoch(), !disconnectReceived);
         return;
       }
       if (session.discarded()) {
@@ -189,26 +195,9 @@ final class ClientConnection implements Outlet {
       // refused on time, the set-up may still complete later: a session nobody is connected to
       settingUp.onSuccess(late -> {
         log.info("client={} event=connect.completed_after_refusal", clientId);
-        leaveUnattached(late.session(), late.epoch());
+        services.home().leaveUnattached(late.session(), late.epoch(), !disconnectReceived);
       });
     });
-  }
-
-  /**
-   * A session set up under {@code epoch} for a connection that is gone: a durable one waits
-   * offline (its expiry clock starts), a clean one ends. Nothing happens if a newer CONNECT has
-   * the session meanwhile (attached, or claimed under a newer epoch).
-   */
-  private void leaveUnattached(Session s, long epoch) {
-    if (s.outlet() != null || s.discarded() || s.epoch() != epoch) {
-      return;
-    }
-    if (s.durable()) {
-      s.detach(null);
-      services.store().markDisconnected(clientId, epoch, System.currentTimeMillis());
-    } else {
-      services.home().discard(s, false).onComplete(ar -> services.store().release(clientId, epoch));
-    }
   }
 
   private Session session() {
@@ -244,26 +233,20 @@ final class ClientConnection implements Outlet {
           .onFailure(e -> log.warn("client={} event=publish.failed topic={} reason=\"{}\"", clientId, topic, e.toString()));
       case AT_LEAST_ONCE -> acks.add(services.router().publish(message), () -> endpoint.publishAcknowledge(packetId));
       case EXACTLY_ONCE -> {
-        if (!session.inboundQos2().add(packetId)) {
-          // a re-sent PUBLISH whose PUBREL has not come yet: acknowledge, do not route again [MQTT-4.3.3-2]
-          acks.add(Future.succeededFuture(), () -> endpoint.publishReceived(packetId));
-          return;
-        }
-        Future<Void> routed = services.router().publish(message);
-        if (durable) {
-          routed = routed.compose(v -> services.store().addInbound(clientId, packetId));
-        }
-        acks.add(routed.onFailure(e -> session.inboundQos2().remove(packetId)),
-            () -> endpoint.publishReceived(packetId));
+        // the message id is bound to the packet id before routing, so a re-send (after a failure
+        // or a reconnect) is routed under the same id and each session takes it once; PUBREC only
+        // once routing completed, and a re-send after that is only acknowledged [MQTT-4.3.3-2]
+        Session s = session;
+        Future<Void> routed = s.receiveQos2(packetId, id).compose(bound -> bound.routed()
+            ? Future.succeededFuture()
+            : services.router().publish(message.withId(bound.messageId())).compose(v -> s.routedQos2(packetId)));
+        acks.add(routed, () -> endpoint.publishReceived(packetId));
       }
     }
   }
 
   private void onPubrel(int packetId) {
-    Session s = session();
-    s.inboundQos2().remove(packetId);
-    Future<Void> released = durable ? services.store().removeInbound(clientId, packetId) : Future.succeededFuture();
-    acks.add(released, () -> endpoint.publishComplete(packetId));
+    acks.add(session().releaseQos2(packetId), () -> endpoint.publishComplete(packetId));
   }
 
   private void onSubscribe(MqttSubscribeMessage msg) {
@@ -291,8 +274,8 @@ final class ClientConnection implements Outlet {
       granted.add(sub);
     }
     Future<Void> done = Future.all(routed).mapEmpty();
-    if (durable && !granted.isEmpty()) {
-      done = done.compose(v -> services.store().saveSubscriptions(clientId, s.epoch(), s.subscriptions()));
+    if (!granted.isEmpty()) {
+      done = done.compose(v -> services.home().saveSubscriptions(s));
     }
     // SUBACK only once every node routes the filters (and a durable session stored them)
     acks.add(done, () -> {
@@ -307,7 +290,10 @@ final class ClientConnection implements Outlet {
   private void sendRetained(Session s, String filter, QoS granted) {
     services.router().retainedFor(filter).onSuccess(messages -> {
       for (Message m : messages) {
-        s.deliver(m.withRetain(true), QoS.min(m.qos(), granted));
+        // a fresh id: this copy is sent for this SUBSCRIBE, not a retry of an earlier delivery
+        QoS qos = QoS.min(m.qos(), granted);
+        Message copy = qos == QoS.AT_MOST_ONCE ? m : m.withId(services.messageIds().getAsLong());
+        s.deliver(copy.withRetain(true), qos);
       }
     }).onFailure(e -> log.warn("client={} event=retained.failed filter={} reason=\"{}\"", clientId, filter, e.toString()));
   }
@@ -325,10 +311,7 @@ final class ClientConnection implements Outlet {
     for (String filter : msg.topics()) {
       done.add(services.router().unsubscribe(s, filter));
     }
-    Future<Void> all = Future.all(done).mapEmpty();
-    if (durable) {
-      all = all.compose(v -> services.store().saveSubscriptions(clientId, s.epoch(), s.subscriptions()));
-    }
+    Future<Void> all = Future.all(done).<Void>mapEmpty().compose(v -> services.home().saveSubscriptions(s));
     acks.add(all, () -> endpoint.unsubscribeAcknowledge(msg.messageId()));
   }
 
@@ -353,23 +336,18 @@ final class ClientConnection implements Outlet {
       services.connections().decrementAndGet();
       services.stats().disconnects.increment();
     }
-    MqttWill will = endpoint.will();
-    if (!disconnectReceived && will != null && will.isWillFlag()) {
-      // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT
-      publishWill();
-    }
     Session s = session;
-    if (s == null || !s.detach(this)) {
-      return; // taken over: the new connection owns the session now
+    if (s == null) {
+      return; // still being set up: its completion leaves the session unattached (will included)
     }
-    long epoch = s.epoch();
-    if (durable) {
-      services.store().markDisconnected(clientId, epoch, System.currentTimeMillis());
-      log.debug("client={} event=disconnected durable=true", clientId);
-    } else {
-      services.home().discard(s, false).onComplete(ar -> services.store().release(clientId, epoch));
-      log.debug("client={} event=disconnected durable=false", clientId);
+    if (!s.detach(this)) {
+      return; // taken over: the claim that took it over took the will too, and publishes it
     }
+    // [MQTT-3.1.2-8] the will is published when the connection closes without DISCONNECT
+    MqttWill will = endpoint.will();
+    boolean lost = !disconnectReceived && will != null && will.isWillFlag();
+    services.home().closed(s, s.epoch(), lost);
+    log.debug("client={} event=disconnected durable={}", clientId, durable);
   }
 
   /** The CONNECT's will as a message (stored with the session so a survivor can publish it), or null. */
@@ -383,14 +361,6 @@ final class ClientConnection implements Outlet {
     long id = qos == QoS.AT_MOST_ONCE ? 0 : services.messageIds().getAsLong();
     return new Message(id, will.getWillTopic(), payload == null ? new byte[0] : payload.getBytes(), qos,
         will.isWillRetain(), clientId);
-  }
-
-  private void publishWill() {
-    Message message = willMessage();
-    services.router().publish(message)
-        .onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, message.topic()))
-        .onFailure(e -> log.warn("client={} event=will.failed topic={} reason=\"{}\"", clientId, message.topic(),
-            e.toString()));
   }
 
   // Outlet: called by the session from any thread, often while it holds its lock. vertx-mqtt

@@ -18,6 +18,9 @@ public interface RouteTable {
   /** The nodes other than this one with a subscription matching the topic, from the local mirror. */
   void remoteNodesFor(String topic, Consumer<String> nodeId);
 
+  /** The filters the table says this node routes (a scan: for reconciliation only). */
+  Future<java.util.Set<String>> routedHere();
+
   /** Routes to other nodes (filter and node pairs) in this node's mirror. */
   long remoteRoutes();
 }

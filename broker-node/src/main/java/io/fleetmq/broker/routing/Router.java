@@ -114,29 +114,77 @@ public final class Router {
   }
 
   /**
+   * This node's route per filter it has subscribers for: the future of the latest add, which
+   * every subscriber of the filter waits for (not only the first), and which the next subscriber
+   * or the reconciler starts again if it failed. Guarded by this.
+   */
+  private final Map<String, Future<Void>> routed = new java.util.HashMap<>();
+
+  /**
    * Adds (or replaces) a session's subscription; completes when every node routes the filter, so
    * a publish anywhere after this completes reaches the session.
    */
   public Future<Void> subscribe(Session session, String filter, QoS qos) {
     session.subscriptions().put(filter, qos);
-    boolean first;
     synchronized (this) {
-      first = !subscriptions.contains(filter);
+      if (session.discarded()) {
+        // let go of meanwhile (released, fenced, expired): its unsubscribe already ran, or runs
+        // after this under the same lock, so it must not enter the trie now
+        return Future.failedFuture(new IllegalStateException("session " + session.clientId() + " was let go"));
+      }
       subscriptions.put(filter, session, qos);
+      Future<Void> route = routed.get(filter);
+      if (route == null || route.failed()) {
+        // route changes are issued under the lock, so their versions follow the trie's changes
+        route = routes.addRoute(filter);
+        routed.put(filter, route);
+      }
+      return route;
     }
-    return first ? routes.addRoute(filter) : Future.succeededFuture();
   }
 
   public Future<Void> unsubscribe(Session session, String filter) {
     session.subscriptions().remove(filter);
-    boolean last;
     synchronized (this) {
       if (subscriptions.remove(filter, session) == null) {
         return Future.succeededFuture();
       }
-      last = !subscriptions.contains(filter);
+      if (subscriptions.contains(filter)) {
+        return Future.succeededFuture();
+      }
+      routed.remove(filter);
+      return routes.removeRoute(filter);
     }
-    return last ? routes.removeRoute(filter) : Future.succeededFuture();
+  }
+
+  /**
+   * Invariant: the route table names this node under exactly the filters it has subscribers for.
+   * Re-adds what is missing (an add that failed or was lost) and removes what is left over; run
+   * periodically and after membership changes.
+   */
+  public Future<Void> reconcileRoutes() {
+    return routes.routedHere().compose(inTable -> {
+      List<Future<Void>> fixes = new ArrayList<>();
+      synchronized (this) {
+        for (String filter : new ArrayList<>(routed.keySet())) {
+          Future<Void> route = routed.get(filter);
+          if (!subscriptions.contains(filter)) {
+            routed.remove(filter);
+            fixes.add(routes.removeRoute(filter));
+          } else if (route.isComplete() && (route.failed() || !inTable.contains(filter))) {
+            route = routes.addRoute(filter);
+            routed.put(filter, route);
+            fixes.add(route);
+          }
+        }
+        for (String filter : inTable) {
+          if (!routed.containsKey(filter) && !subscriptions.contains(filter)) {
+            fixes.add(routes.removeRoute(filter));
+          }
+        }
+      }
+      return Future.join(fixes).mapEmpty();
+    });
   }
 
   /** Removes every subscription of a session (clean session end, session discarded). */

@@ -25,9 +25,11 @@ import org.slf4j.LoggerFactory;
  * from the connection's. No lock is held across I/O; completions re-enter through {@link #pump}.
  *
  * <p>A durable session (clean session 0) writes every QoS 1/2 message to the {@link SessionStore}
- * before {@link #deliver} completes, and writes the assigned packet id before the PUBLISH goes out;
- * the in-memory queue of this node mirrors the store. Messages go out in the order they were
- * queued: the head waits until it is stored.
+ * under its claim's epoch, and {@link #deliver} completes only once the write is stored and the
+ * claim is confirmed to still own the session; it writes the assigned packet id before the PUBLISH
+ * goes out. The in-memory queue of this node mirrors the store. Messages go out in the order they
+ * were queued: the head waits until it is stored. When the store refuses a write because a newer
+ * claim owns the session, the session is fenced: it stops, and its node lets go of it.
  */
 public final class Session {
 
@@ -41,6 +43,8 @@ public final class Session {
     int packetId;
     Phase phase = Phase.QUEUED;
     boolean stored;
+    /** The store write that takes this message for the session (durable sessions): a retry waits for it too. */
+    Future<Void> taken;
 
     Outbound(long seq, Message message, QoS qos, boolean stored) {
       this.seq = seq;
@@ -59,7 +63,17 @@ public final class Session {
   /** Messages this session dropped, for logging the first and then every thousandth. */
   private long droppedHere;
   private final Map<String, QoS> subscriptions = new ConcurrentHashMap<>();
-  private final Set<Integer> inboundQos2 = ConcurrentHashMap.newKeySet();
+  /** Inbound QoS 2 exchanges of a clean session (a durable one keeps them in the store). */
+  private final Map<Integer, InboundQos2> inbound = new ConcurrentHashMap<>();
+  /** Ids of the latest QoS 2 messages a clean session completed, so a publisher's retry is not sent twice. */
+  private final Set<Long> recentlyCompleted = java.util.Collections.newSetFromMap(new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+      return size() > RECENT_COMPLETED;
+    }
+  });
+  private static final int RECENT_COMPLETED = 4096;
+  private volatile java.util.function.Consumer<Session> onFenced = s -> { };
 
   // guarded by this
   private Outlet outlet;
@@ -67,6 +81,9 @@ public final class Session {
   private long nextSeq = 1;
   private int lastPacketId;
   private boolean discarded;
+  /** Discarded because a newer claim elsewhere owns the session: deliveries here are refused. */
+  private boolean moved;
+  private final Map<Long, Outbound> byMessageId = new java.util.HashMap<>();
   private long disconnectedAt;
   private final ArrayDeque<Outbound> pending = new ArrayDeque<>();
   private final Map<Integer, Outbound> inflight = new LinkedHashMap<>();
@@ -96,8 +113,9 @@ public final class Session {
     return subscriptions;
   }
 
-  public Set<Integer> inboundQos2() {
-    return inboundQos2;
+  /** Called (once, off the session's lock) when the store refuses a write because a newer claim owns the session. */
+  public void onFenced(java.util.function.Consumer<Session> handler) {
+    this.onFenced = handler;
   }
 
   public synchronized long epoch() {
@@ -105,13 +123,13 @@ public final class Session {
   }
 
   /**
-   * Sets the epoch of the claim this node holds. Sequence numbers start above every number an
-   * earlier owner could have used ({@code epoch << 32}), so stored keys never collide and older
-   * owners' messages sort first.
+   * Sets the epoch of the claim this node holds; every store write carries it. Sequence numbers
+   * (the queue's order) start above those of earlier claims ({@code epoch << 20}; epochs are at
+   * most about 2^41), so an earlier owner's messages sort first.
    */
   public synchronized void epoch(long newEpoch) {
     this.epoch = newEpoch;
-    this.nextSeq = Math.max(nextSeq, newEpoch << 32);
+    this.nextSeq = Math.max(nextSeq, newEpoch << 20);
   }
 
   public synchronized Outlet outlet() {
@@ -143,23 +161,21 @@ public final class Session {
   }
 
   public synchronized void restore(List<QueuedMessage> stored) {
-    Set<Long> seqs = new HashSet<>();
-    Set<Long> ids = new HashSet<>();
-    pending.forEach(o -> { seqs.add(o.seq); ids.add(o.message.id()); });
-    inflight.values().forEach(o -> { seqs.add(o.seq); ids.add(o.message.id()); });
     List<Outbound> merged = new ArrayList<>(pending);
-    stored.stream().sorted(Comparator.comparingLong(QueuedMessage::seq)).forEach(q -> {
+    stored.stream().filter(q -> !q.isDone())
+        .sorted(Comparator.comparingLong(QueuedMessage::seq).thenComparingLong(q -> q.message().id())).forEach(q -> {
       long id = q.message().id();
-      if (seqs.contains(q.seq())) {
-        return; // stored by this node: already held
-      }
-      if (id != 0 && ids.contains(id)) {
-        store.remove(clientId, q.seq()); // the earlier owner's copy of a message both took
+      Outbound local = byMessageId.get(id);
+      if (local != null) {
+        // already held (stored by this node, or by both owners during a move: one entry); if an
+        // earlier owner sent it, the local copy takes over its packet id and phase
+        if (pending.contains(local) && merged.remove(local) && !takeOverSent(local, q)) {
+          merged.add(local);
+        }
         return;
       }
-      seqs.add(q.seq());
-      ids.add(id);
       Outbound o = new Outbound(q.seq(), q.message(), q.qos(), true);
+      byMessageId.put(id, o);
       nextSeq = Math.max(nextSeq, q.seq() + 1);
       if (q.packetId() != 0 && q.phase() != Phase.QUEUED && !usedPacketIds.contains(q.packetId())) {
         o.packetId = q.packetId();
@@ -181,7 +197,8 @@ public final class Session {
     synchronized (this) {
       writes = new ArrayList<>(outstanding);
     }
-    return Future.join(writes).mapEmpty();
+    // settled, not succeeded: a write the store refused is settled too
+    return Future.join(writes).transform(ar -> Future.succeededFuture());
   }
 
   /**
@@ -229,6 +246,33 @@ public final class Session {
     pending.clear();
     inflight.clear();
     usedPacketIds.clear();
+    byMessageId.clear();
+  }
+
+  /**
+   * Discards the session because a newer claim owns it: later deliveries here fail, so no
+   * publisher is acknowledged for a message this copy cannot hold.
+   */
+  public synchronized void moved() {
+    moved = true;
+    discard();
+  }
+
+  public synchronized boolean isMoved() {
+    return moved;
+  }
+
+  /** The store refused a write of this claim: a newer one owns the session. */
+  private void fenced(String what) {
+    boolean first;
+    synchronized (this) {
+      first = !moved;
+      moved = true;
+    }
+    if (first) {
+      log.warn("client={} event=session.fenced epoch={} write={}", clientId, epoch(), what);
+      onFenced.accept(this);
+    }
   }
 
   /** Epoch millis of the last disconnect, 0 while connected or never connected. */
@@ -250,7 +294,15 @@ public final class Session {
    */
   public Future<Void> deliver(Message message, QoS qos) {
     Outbound stored;
+    long writeEpoch;
     synchronized (this) {
+      if (moved && qos != QoS.AT_MOST_ONCE) {
+        return Future.failedFuture(new IllegalStateException("session " + clientId + " moved to a newer claim"));
+      }
+      if (discarded && durable && qos != QoS.AT_MOST_ONCE) {
+        // a durable copy that is gone cannot store it: not acknowledged
+        return Future.failedFuture(new IllegalStateException("session " + clientId + " is not held here any more"));
+      }
       if (discarded) {
         return Future.succeededFuture();
       }
@@ -266,12 +318,23 @@ public final class Session {
       if (!durable && outlet == null) {
         return Future.succeededFuture();
       }
+      Outbound held = byMessageId.get(message.id());
+      if (held != null) {
+        // a publisher's retry of a message this session took: held once, taken once its first write is
+        return held.taken == null ? Future.succeededFuture() : held.taken;
+      }
+      if (qos == QoS.EXACTLY_ONCE && message.id() != 0 && recentlyCompleted.contains(message.id())) {
+        return Future.succeededFuture();
+      }
       if (pending.size() >= maxQueued) {
         drop(message, drops.queueFull, "queue full (" + maxQueued + ")");
         return Future.succeededFuture();
       }
       Outbound o = new Outbound(nextSeq++, message, qos, !durable);
       pending.add(o);
+      if (message.id() != 0) {
+        byMessageId.put(message.id(), o);
+      }
       if (!durable) {
         pump();
         return Future.succeededFuture();
@@ -281,17 +344,63 @@ public final class Session {
         assign(o);
       }
       stored = o;
+      writeEpoch = epoch;
     }
-    return track(store.save(toQueued(stored)))
+    Future<Void> taking = track(store.put(toQueued(stored, writeEpoch)).compose(put -> switch (put.outcome()) {
+      case STORED -> Future.succeededFuture(true);
+      // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
+      // id is kept; otherwise our packet id, if any, is written over it
+      case HELD -> takeOverSent(stored, put.found()) || stored.packetId == 0
+          ? Future.succeededFuture(true) : store.update(toQueued(stored, writeEpoch));
+      case TAKEN -> {
+        forget(stored); // delivered and completed already
+        yield Future.succeededFuture(true);
+      }
+      case STALE -> Future.succeededFuture(false);
+    }).compose(accepted -> accepted ? store.owns(clientId, writeEpoch) : Future.succeededFuture(false))
+        .compose(owned -> {
+          long now = epoch();
+          if (!owned && now != writeEpoch && !isMoved()) {
+            // this node claimed the session again meanwhile (the client reconnected here): the
+            // write stands if the current claim still owns it
+            return store.owns(clientId, now);
+          }
+          return Future.succeededFuture(owned);
+        })
+        .compose(owned -> {
+          if (!owned) {
+            fenced("queue");
+            return Future.failedFuture(new IllegalStateException("session " + clientId + " is owned by a newer claim"));
+          }
+          return Future.<Void>succeededFuture();
+        }))
         .onSuccess(v -> stored(stored))
         .onFailure(e -> notStored(stored, e));
+    synchronized (this) {
+      stored.taken = taking;
+    }
+    return taking;
+  }
+
+  /** A message the store says this session already completed. */
+  private synchronized void forget(Outbound o) {
+    if (pending.remove(o)) {
+      byMessageId.remove(o.message.id(), o);
+      if (o.packetId != 0) {
+        usedPacketIds.remove(o.packetId);
+        assignedInPending--;
+      }
+    }
   }
 
   /** The store refused the message: the publisher is not acknowledged, so forget it here too. */
   private synchronized void notStored(Outbound o, Throwable e) {
-    if (pending.remove(o) && o.packetId != 0) {
-      usedPacketIds.remove(o.packetId);
-      assignedInPending--;
+    if (pending.remove(o)) {
+      byMessageId.remove(o.message.id(), o);
+      if (o.packetId != 0) {
+        usedPacketIds.remove(o.packetId);
+        assignedInPending--;
+      }
     }
     log.warn("client={} event=queue.store_failed topic={} reason={}", clientId, o.message.topic(), e.toString());
     pump();
@@ -310,6 +419,7 @@ public final class Session {
     if (durable) {
       // packet ids go out in queue order: walk the assigned head of the queue (at most a window's
       // worth) and stop at the first message that cannot be assigned yet
+      List<Outbound> assigned = new ArrayList<>();
       for (Outbound o : pending) {
         if (inflight.size() + assignedInPending >= maxInflight) {
           break;
@@ -322,11 +432,24 @@ public final class Session {
         }
         assign(o);
         o.stored = false;
+        assigned.add(o);
+      }
+      // issued after the walk: a store that completes at once re-enters pump()
+      for (Outbound o : assigned) {
         // [MQTT-4.4.0-1] the packet id is stored before the PUBLISH is written
-        track(store.save(toQueued(o))).onComplete(ar -> {
-          if (ar.failed()) {
-            // the message itself is stored; only its packet id is not: a resumed session
-            // re-sends it under a new id (a possible duplicate, never a loss)
+        track(store.update(toQueued(o, epoch)).<Void>map(accepted -> {
+          if (!accepted) {
+            fenced("packet_id");
+          }
+          return null;
+        })).onComplete(ar -> {
+          if (ar.failed() && o.qos == QoS.EXACTLY_ONCE) {
+            // never send QoS 2 under a packet id that is not stored: a resumed session would
+            // re-send it under another id, which the client takes as a new message
+            log.warn("client={} event=packet_id.store_failed reason={} action=retry", clientId, ar.cause().toString());
+            unassign(o);
+          } else if (ar.failed()) {
+            // QoS 1: a resumed session may re-send it under a new id (a duplicate, never a loss)
             log.warn("client={} event=packet_id.store_failed reason={}", clientId, ar.cause().toString());
           }
           stored(o);
@@ -348,6 +471,45 @@ public final class Session {
       outlet.writePublish(head.message.topic(), head.message.payload(), head.qos, false, head.message.retain(),
           head.packetId);
     }
+  }
+
+  private synchronized void unassign(Outbound o) {
+    if (o.packetId != 0 && pending.contains(o)) {
+      usedPacketIds.remove(o.packetId);
+      o.packetId = 0;
+      o.phase = Phase.QUEUED;
+      assignedInPending--;
+    }
+  }
+
+  /**
+   * The store holds this message with the packet id and phase an earlier owner sent it under: an
+   * unsent local copy takes them over and is re-sent as such (DUP), so the client sees one message
+   * [MQTT-4.4.0-1]. Returns true when it did.
+   */
+  private synchronized boolean takeOverSent(Outbound o, QueuedMessage found) {
+    if (found == null || found.packetId() == 0 || found.phase() == Phase.QUEUED || found.isDone()
+        || !pending.contains(o) || usedPacketIds.contains(found.packetId()) && o.packetId != found.packetId()) {
+      return false;
+    }
+    if (o.packetId != 0) {
+      usedPacketIds.remove(o.packetId);
+      assignedInPending--;
+    }
+    pending.remove(o);
+    o.packetId = found.packetId();
+    o.phase = found.phase();
+    o.stored = true;
+    usedPacketIds.add(o.packetId);
+    inflight.put(o.packetId, o);
+    if (outlet != null) {
+      if (o.phase == Phase.PUBREL_SENT) {
+        outlet.writePubrel(o.packetId);
+      } else {
+        outlet.writePublish(o.message.topic(), o.message.payload(), o.qos, true, o.message.retain(), o.packetId);
+      }
+    }
+    return true;
   }
 
   private void assign(Outbound o) {
@@ -383,14 +545,29 @@ public final class Session {
       return;
     }
     if (o.phase == Phase.PUBREL_SENT) {
-      outlet.writePubrel(packetId);
+      if (outlet != null) {
+        outlet.writePubrel(packetId);
+      }
       return;
     }
     o.phase = Phase.PUBREL_SENT;
     if (durable) {
-      track(store.save(toQueued(o))).onSuccess(v -> {
+      track(store.update(toQueued(o, epoch)).<Void>map(accepted -> {
+        if (!accepted) {
+          fenced("pubrel");
+        }
+        return null;
+      })).onFailure(e -> {
+        // not stored: back to PUBLISH_SENT, so the client's PUBREC (re-sent after a reconnect) tries again
+        synchronized (this) {
+          if (o.phase == Phase.PUBREL_SENT) {
+            o.phase = Phase.PUBLISH_SENT;
+          }
+        }
+        log.warn("client={} event=pubrel.store_failed reason={}", clientId, e.toString());
+      }).onSuccess(v -> {
         Outlet current = outlet();
-        if (current != null) {
+        if (current != null && !isMoved()) {
           current.writePubrel(packetId);
         }
       });
@@ -412,8 +589,17 @@ public final class Session {
   private void complete(Outbound o) {
     inflight.remove(o.packetId);
     usedPacketIds.remove(o.packetId);
+    byMessageId.remove(o.message.id(), o);
     if (durable) {
-      store.remove(clientId, o.seq);
+      // QoS 2 is remembered as done in the store, so a late retry of the same message is not sent again
+      track(store.complete(clientId, epoch, o.message.id()).<Void>map(accepted -> {
+        if (!accepted) {
+          fenced("complete");
+        }
+        return null;
+      }));
+    } else if (o.qos == QoS.EXACTLY_ONCE && o.message.id() != 0) {
+      recentlyCompleted.add(o.message.id());
     }
     pump();
   }
@@ -436,7 +622,58 @@ public final class Session {
     outstanding.remove(write);
   }
 
-  private QueuedMessage toQueued(Outbound o) {
-    return new QueuedMessage(clientId, o.seq, o.message, o.qos, o.packetId, o.phase);
+  private QueuedMessage toQueued(Outbound o, long writeEpoch) {
+    return new QueuedMessage(clientId, o.seq, o.message, o.qos, o.packetId, o.phase, writeEpoch);
+  }
+
+  /**
+   * A QoS 2 PUBLISH from this session's client: the message id it is routed under (bound before
+   * routing, so a re-send reuses it) and whether it was routed already. Fails when a newer claim
+   * owns the session.
+   */
+  public Future<InboundQos2> receiveQos2(int packetId, long candidateId) {
+    long e = epoch();
+    if (!durable) {
+      return Future.succeededFuture(inbound.computeIfAbsent(packetId,
+          p -> new InboundQos2(clientId, p, candidateId, false, e)));
+    }
+    return store.bindInbound(clientId, e, packetId, candidateId)
+        // the binding is trusted only if this claim still owns the session after it: a stale
+        // owner must not route a PUBLISH its client already completed elsewhere
+        .compose(bound -> bound == null ? Future.succeededFuture((InboundQos2) null)
+            : store.owns(clientId, e).map(owned -> owned ? bound : null))
+        .compose(bound -> {
+          if (bound == null) {
+            fenced("inbound");
+            return Future.failedFuture(new IllegalStateException("session " + clientId + " is owned by a newer claim"));
+          }
+          return Future.succeededFuture(bound);
+        });
+  }
+
+  /** The QoS 2 message under {@code packetId} was routed: a re-send is only acknowledged from now on. */
+  public Future<Void> routedQos2(int packetId) {
+    if (!durable) {
+      inbound.computeIfPresent(packetId, (p, i) -> new InboundQos2(clientId, p, i.messageId(), true, i.epoch()));
+      return Future.succeededFuture();
+    }
+    return store.markRouted(clientId, epoch(), packetId).compose(this::acceptedOrFenced);
+  }
+
+  /** PUBREL: the inbound exchange is over. */
+  public Future<Void> releaseQos2(int packetId) {
+    if (!durable) {
+      inbound.remove(packetId);
+      return Future.succeededFuture();
+    }
+    return store.releaseInbound(clientId, epoch(), packetId).compose(this::acceptedOrFenced);
+  }
+
+  private Future<Void> acceptedOrFenced(boolean accepted) {
+    if (accepted) {
+      return Future.succeededFuture();
+    }
+    fenced("inbound");
+    return Future.failedFuture(new IllegalStateException("session " + clientId + " is owned by a newer claim"));
   }
 }

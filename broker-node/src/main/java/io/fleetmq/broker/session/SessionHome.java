@@ -64,8 +64,20 @@ public final class SessionHome {
   private Session newSession(String clientId, boolean durable, long epoch) {
     Session s = new Session(clientId, durable, store, maxInflight, maxQueued, drops);
     s.epoch(epoch);
+    s.onFenced(this::fencedOut);
     registry.put(s);
     return s;
+  }
+
+  /** The store refused a write of this copy: a newer claim owns the session, so this node lets go of it. */
+  private void fencedOut(Session s) {
+    s.moved();
+    registry.remove(s);
+    Outlet outlet = s.outlet();
+    if (outlet != null && s.detach(outlet)) {
+      outlet.disconnect();
+    }
+    router.unsubscribeAll(s);
   }
 
   /**
@@ -94,8 +106,11 @@ public final class SessionHome {
       boolean remote = !prevOwner.equals(nodeId) && owners.isMember(prevOwner);
       boolean orphaned = !prevOwner.equals(nodeId) && !remote; // its node died before adopting it
       List<Future<Void>> done = new ArrayList<>();
-      if (orphaned && prev.connected() && prev.will() != null) {
-        done.add(router.publish(prev.will())); // the dead node's connection never closed cleanly
+      if (prev != null && prev.connected() && prev.will() != null) {
+        // the claim took the will of a connection that never closed cleanly (its node died, or it is
+        // being taken over): published here, exactly once, since its old owner can no longer take it
+        log.info("client={} event=will.taken_by_claim from={} orphaned={}", clientId, prevOwner, orphaned);
+        publishTakenWill(clientId, prev.will(), 0);
       }
       if (durable && local != null && local.durable() && !local.discarded() && !remote) {
         local.epoch(epoch);
@@ -113,17 +128,18 @@ public final class SessionHome {
             .map(new Connected(session, true, epoch))
             // a half-built session must not be resumed by the client's next attempt: drop it
             // (the stored queue stays for that attempt to load)
-            .recover(e -> discard(session, false).transform(ar -> Future.failedFuture(e)));
+            .recover(e -> discard(session).transform(ar -> Future.failedFuture(e)));
       }
-      if (local != null) {
-        done.add(discard(local, !durable));
-      }
+      Future<Void> localGone = local == null ? Future.succeededFuture() : discard(local);
       session = newSession(clientId, durable, epoch);
       if (remote) {
         done.add(releaseFrom(prevOwner, session, false));
       }
-      if (prev != null && prev.durable() && local == null) {
-        done.add(store.clearMessages(clientId)); // clean session 1 discards the stored one
+      if ((prev != null && prev.durable()) || (local != null && local.durable())) {
+        // [MQTT-3.1.2-6] clean session 1 discards the stored session: what older claims wrote
+        done.add(localGone.compose(v -> store.clearMessages(clientId, epoch)));
+      } else {
+        done.add(localGone);
       }
       return Future.all(done).map(new Connected(session, false, epoch));
     });
@@ -138,18 +154,40 @@ public final class SessionHome {
     List<Future<Void>> subscribed = new ArrayList<>();
     subscriptions.forEach((filter, qos) -> subscribed.add(router.subscribe(session, filter, qos)));
     return Future.all(subscribed)
-        .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal, false))
+        .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal))
         .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session, true))
         .compose(v -> load(session));
   }
 
-  /** Loads the stored inbound QoS 2 ids and queue into the session (merged with what it holds). */
+  /**
+   * Publishes a will this node took (with a claim or an adoption): in the background, so the
+   * CONNECT does not fail for it, and again every second for up to 10 minutes while routing fails
+   * (a dead node's routes). It keeps its message id, so a subscriber that got an earlier attempt
+   * does not get it twice (QoS 2).
+   */
+  private void publishTakenWill(String clientId, Message will, int attempt) {
+    io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+    router.publish(will).onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
+        .onFailure(e -> {
+          if (attempt >= 600 || ctx == null) {
+            log.error("client={} event=will.abandoned topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
+            return;
+          }
+          if (attempt == 0) {
+            log.warn("client={} event=will.retry topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
+          }
+          ctx.owner().setTimer(1000, t -> publishTakenWill(clientId, will, attempt + 1));
+        });
+  }
+
+  /**
+   * Loads the stored queue into the session (merged with what it holds). Loaded after the claim,
+   * so it holds every message a publisher was acknowledged for under an older claim (those writes
+   * were confirmed against the record before the acknowledgement). Inbound QoS 2 state stays in
+   * the store, where each PUBLISH finds it.
+   */
   private Future<Void> load(Session session) {
-    return store.loadInbound(session.clientId())
-        .compose(inbound -> {
-          session.inboundQos2().addAll(inbound); // a re-sent QoS 2 PUBLISH is not routed again
-          return store.loadQueue(session.clientId());
-        })
+    return store.loadQueue(session.clientId())
         .map(queue -> {
           session.restore(queue);
           return null;
@@ -214,21 +252,100 @@ public final class SessionHome {
     if (outlet != null && local.detach(outlet)) {
       outlet.disconnect(); // [MQTT-3.1.4-2] one connection per client id, cluster-wide
     }
-    local.discard();
+    local.moved();
     registry.remove(local);
     log.info("client={} event=session.released epoch={}", clientId, epoch);
-    return local.quiesce().compose(v -> router.unsubscribeAll(local));
+    // out of this node's trie at once (deliveries to a moved copy fail), then its writes settle
+    Future<Void> unrouted = router.unsubscribeAll(local);
+    return local.quiesce().compose(v -> unrouted);
   }
 
-  /** Ends a session on this node for good; {@code clearStored} also deletes its stored queue. */
-  public Future<Void> discard(Session session, boolean clearStored) {
+  /** Ends a session on this node for good (what it stored stays, for the store's owner to keep or clear). */
+  public Future<Void> discard(Session session) {
     session.discard();
     registry.remove(session);
     // its store writes complete before anyone loads (or clears) the stored queue after this
-    Future<Void> settled = session.quiesce().compose(v -> router.unsubscribeAll(session));
-    return session.durable() && clearStored
-        ? settled.compose(v -> store.clearMessages(session.clientId()))
-        : settled;
+    return session.quiesce().compose(v -> router.unsubscribeAll(session));
+  }
+
+  /**
+   * The connection of a session on this node closed (it had not been taken over). A connection
+   * lost without DISCONNECT has its will published, if this claim still holds it (a claim or an
+   * adoption elsewhere may have taken it first: exactly one publishes it). Then a durable session
+   * waits offline (its expiry clock starts) and a clean one ends.
+   */
+  public Future<Void> closed(Session s, long epoch, boolean lost) {
+    String clientId = s.clientId();
+    Future<Void> will = lost ? publishWill(clientId, epoch) : Future.succeededFuture();
+    return will.eventually(() -> s.durable()
+        ? store.markDisconnected(clientId, epoch, System.currentTimeMillis()).mapEmpty()
+        : discard(s).compose(v -> store.release(clientId, epoch)).mapEmpty());
+  }
+
+  /** DISCONNECT received: the will is dropped at once [MQTT-3.1.2-10], so no later claim publishes it. */
+  public void disconnecting(Session s) {
+    store.takeWill(s.clientId(), s.epoch()).onFailure(e ->
+        log.warn("client={} event=will.drop_failed reason=\"{}\"", s.clientId(), e.toString()));
+  }
+
+  private Future<Void> publishWill(String clientId, long epoch) {
+    return store.takeWill(clientId, epoch).compose(will -> {
+      if (will == null) {
+        return Future.succeededFuture(); // taken by a claim or an adoption, which publishes it
+      }
+      return router.publish(will)
+          .onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
+          .onFailure(e -> log.warn("client={} event=will.failed topic={} reason=\"{}\"", clientId, will.topic(),
+              e.toString()));
+    });
+  }
+
+  /**
+   * A session set up under {@code epoch} for a connection that is gone: a durable one waits
+   * offline (its expiry clock starts), a clean one ends; {@code lost} publishes the will. Nothing
+   * happens if a newer CONNECT has the session meanwhile (attached, or claimed under a newer epoch).
+   */
+  public void leaveUnattached(Session s, long epoch, boolean lost) {
+    if (s.outlet() != null || s.discarded() || s.epoch() != epoch) {
+      return;
+    }
+    if (s.durable()) {
+      s.detach(null);
+    }
+    closed(s, epoch, lost);
+  }
+
+  /** Stores a durable session's subscriptions; fails when a newer claim owns the session. */
+  public Future<Void> saveSubscriptions(Session s) {
+    if (!s.durable()) {
+      return Future.succeededFuture();
+    }
+    return store.saveSubscriptions(s.clientId(), s.epoch(), s.subscriptions()).compose(saved -> saved
+        ? Future.succeededFuture()
+        : Future.failedFuture(new IllegalStateException("session " + s.clientId() + " is owned by a newer claim")));
+  }
+
+  /**
+   * Ends a durable session that stayed offline too long, if this node's claim still owns it
+   * (expiry and a reconnect cannot both win: the release is fenced by the epoch).
+   */
+  public Future<Void> expire(Session s) {
+    long epoch = s.epoch();
+    String clientId = s.clientId();
+    if (connecting.containsKey(clientId)) {
+      return Future.succeededFuture(); // a CONNECT is being set up: it decides
+    }
+    return store.release(clientId, epoch).compose(released -> {
+      if (!released) {
+        log.info("client={} event=session.expiry_skipped reason=newer_claim", clientId);
+        if (registry.get(clientId) == s && s.epoch() == epoch) {
+          fencedOut(s);
+        }
+        return Future.succeededFuture();
+      }
+      log.info("client={} event=session.expired", clientId);
+      return discard(s).compose(v -> store.clearMessages(clientId, epoch + 1));
+    });
   }
 
   /**
@@ -243,8 +360,11 @@ public final class SessionHome {
       }
       SessionRecord prev = claim.previous();
       boolean fromAlive = owners.isMember(fromNode);
-      Future<Void> will = !fromAlive && prev.connected() && prev.will() != null
-          ? router.publish(prev.will()) : Future.succeededFuture();
+      // the adoption took the will of a connection that never closed cleanly: published once, here
+      if (prev.connected() && prev.will() != null) {
+        publishTakenWill(clientId, prev.will(), 0);
+      }
+      Future<Void> will = Future.succeededFuture();
       if (!prev.durable()) {
         return will;
       }

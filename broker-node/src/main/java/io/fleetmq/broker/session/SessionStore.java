@@ -7,56 +7,76 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Session state shared by every node. Writes complete once the state is held with its synchronous
- * backup, so the broker acknowledges a publisher only after that.
+ * Session state shared by every node, fenced by epoch (see {@link StoreRules} for the rules each
+ * implementation applies). Every write an acknowledgement depends on is a single-key operation
+ * that completes once the state is held with its synchronous backup, is idempotent when retried,
+ * and carries the writer's epoch so the store refuses it from a stale owner.
  */
 public interface SessionStore {
 
-  /** The outcome of claiming a client id: the record before the claim (or null) and the new epoch. */
+  /** The outcome of claiming a client id: the live record before the claim (or null) and the new epoch. */
   record Claim(SessionRecord previous, long epoch) {
   }
 
   /**
-   * Atomically claims the client id for this node with a new epoch; a durable claim keeps the
-   * stored subscriptions of a durable session, a clean one drops them. The will (or null) is
-   * stored so a survivor can publish it should this node die.
+   * Atomically claims the client id for this node with a new, larger epoch; a durable claim keeps
+   * the stored subscriptions of a durable session, a clean one drops them. The will (or null) is
+   * stored so a survivor can publish it should this node die. The previous record's will, if its
+   * connection never disconnected cleanly, now belongs to the claimer, who publishes it.
    */
   Future<Claim> claim(String clientId, boolean durable, Message will);
 
   /**
    * Moves the session to this node if {@code fromNode} still owns it; completes with null when
-   * another node got there first.
+   * another node got there first. The winner publishes the previous record's will, if any.
    */
   Future<Claim> adopt(String clientId, String fromNode);
 
   /** The records of the sessions a node owns (a query: for node loss and hand-over only). */
   Future<List<SessionRecord>> ownedBy(String node);
 
-  /** Replaces the stored subscriptions, unless a newer claim owns the session. */
-  Future<Void> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions);
+  /** Replaces the stored subscriptions; false when a newer claim owns the session. */
+  Future<Boolean> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions);
 
-  /** Starts the expiry clock of a durable session, unless a newer claim owns it. */
-  Future<Void> markDisconnected(String clientId, long epoch, long at);
+  /** Starts the expiry clock of a durable session and drops its will; false when stale. */
+  Future<Boolean> markDisconnected(String clientId, long epoch, long at);
 
-  /** Deletes the session record, unless a newer claim owns it; true when it was deleted. */
+  /**
+   * Takes the will of the connection under {@code epoch}, so exactly one party publishes it: this
+   * owner when its connection is lost, or whoever claims or adopts the session first.
+   * Completes with the will, or null when there is none or someone else took it.
+   */
+  Future<Message> takeWill(String clientId, long epoch);
+
+  /** Ends the session (a tombstone keeps the epoch), unless a newer claim owns it; true when ended. */
   Future<Boolean> release(String clientId, long epoch);
 
-  /** Deletes the session's queued messages and inbound QoS 2 state. */
-  Future<Void> clearMessages(String clientId);
+  /** Deletes the session's queued messages and inbound QoS 2 state written under an epoch below {@code belowEpoch}. */
+  Future<Void> clearMessages(String clientId, long belowEpoch);
 
-  /** Stores or replaces a queued message (batched with other writes of the same moment). */
-  Future<Void> save(QueuedMessage message);
+  /** Stores a message for the session, once per message id (see {@link StoreRules#put}). */
+  Future<StoreRules.Put> put(QueuedMessage message);
 
-  /** Removes a queued message once the client acknowledged it (batched). */
-  Future<Void> remove(String clientId, long seq);
+  /** Stores a packet id or phase change; false when refused (stale, or gone). */
+  Future<Boolean> update(QueuedMessage message);
+
+  /** The client acknowledged the message: removed, or remembered as done for QoS 2; false when stale. */
+  Future<Boolean> complete(String clientId, long epoch, long messageId);
+
+  /**
+   * Whether the claim under {@code epoch} still owns the session, read after the writes it
+   * follows: a write that completed before a true answer is seen by any later claim's load.
+   */
+  Future<Boolean> owns(String clientId, long epoch);
 
   Future<List<QueuedMessage>> loadQueue(String clientId);
 
-  /** Records an inbound QoS 2 packet id, so a re-sent PUBLISH is not routed twice. */
-  Future<Void> addInbound(String clientId, int packetId);
+  /** Binds (or finds) the message id of an inbound QoS 2 packet id; null when a newer owner holds it. */
+  Future<InboundQos2> bindInbound(String clientId, long epoch, int packetId, long candidateMessageId);
 
-  Future<Void> removeInbound(String clientId, int packetId);
+  /** Records that the bound message was routed (PUBREC may go); false when refused. */
+  Future<Boolean> markRouted(String clientId, long epoch, int packetId);
 
-  /** Inbound QoS 2 packet ids still awaiting PUBREL (for a session moving to this node). */
-  Future<java.util.Set<Integer>> loadInbound(String clientId);
+  /** PUBREL: forgets the exchange; false when a newer owner holds it. */
+  Future<Boolean> releaseInbound(String clientId, long epoch, int packetId);
 }

@@ -101,11 +101,25 @@ class ClusterSessionTest {
     ExecutorService pool = Executors.newFixedThreadPool(3);
     try {
       pool.submit(() -> {
-        try (Paho.Client pub = Paho.connect(port(2), "race-pub", true)) {
+        // a publish that meets a copy of the session being fenced is not acknowledged (the
+        // connection is closed): like a real client, reconnect and send it again
+        Paho.Client pub = Paho.connect(port(2), "race-pub", true);
+        try {
           for (int i = 0; publishing.get(); i++) {
-            pub.publish("race/t", "r" + i, 1, false); // returns once PUBACKed
-            acked.add("r" + i);
+            while (true) {
+              try {
+                pub.publish("race/t", "r" + i, 1, false); // returns once PUBACKed
+                acked.add("r" + i);
+                Thread.sleep(1); // a steady stream, not a flood: the races are under test here
+                break;
+              } catch (Exception e) {
+                pub.close();
+                pub = Paho.connect(port(2), "race-pub", true);
+              }
+            }
           }
+        } finally {
+          pub.close();
         }
         return null;
       });

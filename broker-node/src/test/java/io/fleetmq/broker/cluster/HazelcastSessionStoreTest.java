@@ -1,0 +1,110 @@
+package io.fleetmq.broker.cluster;
+
+import static io.fleetmq.broker.support.TestBroker.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.spi.properties.ClusterProperty;
+import io.fleetmq.broker.Broker;
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.session.QueuedMessage;
+import io.fleetmq.broker.session.QueuedMessage.Phase;
+import io.fleetmq.broker.session.StoreRules;
+import io.fleetmq.broker.support.TestBroker;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Hazelcast store on a real member: the entry processors apply the same fencing as the rules
+ * tested on the in-memory store, the Hazelcast properties the broker relies on are in effect, and
+ * clearing one session leaves every other session of the same partition alone.
+ */
+class HazelcastSessionStoreTest {
+
+  static Broker node;
+  static HazelcastSessionStore store;
+  static HazelcastInstance hz;
+
+  @BeforeAll
+  static void start() {
+    node = TestBroker.start();
+    store = node.cluster().sessionStore();
+    hz = node.cluster().hazelcast();
+  }
+
+  @AfterAll
+  static void stop() {
+    TestBroker.stop(node);
+  }
+
+  @Test
+  void propertiesTheBrokerRelieson_areInEffect_onTheRunningMember() {
+    // names taken from ClusterProperty: a misspelt property name is ignored by Hazelcast silently
+    assertThat(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE.getName())
+        .isEqualTo("hazelcast.operation.fail.on.indeterminate.state");
+    assertThat(hz.getConfig().getProperty(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE.getName()))
+        .isEqualTo("true");
+    assertThat(hz.getConfig().getProperty(ClusterProperty.MAX_NO_HEARTBEAT_SECONDS.getName()))
+        .isEqualTo(String.valueOf(node.config().memberTimeoutSeconds()));
+    com.hazelcast.spi.properties.HazelcastProperties effective =
+        new com.hazelcast.spi.properties.HazelcastProperties(hz.getConfig());
+    assertThat(effective.getBoolean(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE)).isTrue();
+    assertThat(effective.getSeconds(ClusterProperty.MAX_NO_HEARTBEAT_SECONDS))
+        .isEqualTo(node.config().memberTimeoutSeconds());
+  }
+
+  @Test
+  void aStaleOwnersWrites_areRefusedByTheEntryProcessors() {
+    long a = await(store.claim("hz-c", true, null)).epoch();
+    Message m = new Message(node.cluster().newMessageId(), "t", new byte[] {1}, QoS.EXACTLY_ONCE, false, "p");
+    assertThat(await(store.put(new QueuedMessage("hz-c", 1, m, QoS.EXACTLY_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STORED);
+    long b = await(store.claim("hz-c", true, null)).epoch();
+    assertThat(await(store.owns("hz-c", a))).isFalse();
+    assertThat(await(store.owns("hz-c", b))).isTrue();
+    assertThat(await(store.update(new QueuedMessage("hz-c", 1, m, QoS.EXACTLY_ONCE, 4, Phase.PUBLISH_SENT, b))))
+        .isTrue();
+    assertThat(await(store.update(new QueuedMessage("hz-c", 1, m, QoS.EXACTLY_ONCE, 9, Phase.PUBREL_SENT, a))))
+        .isFalse();
+    Message other = new Message(node.cluster().newMessageId(), "t", new byte[] {2}, QoS.AT_LEAST_ONCE, false, "p");
+    assertThat(await(store.put(new QueuedMessage("hz-c", 2, m, QoS.EXACTLY_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STALE);
+    assertThat(await(store.put(new QueuedMessage("hz-c", 2, other, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, b))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STORED);
+    // completed QoS 2 is remembered: a retry of it is recognised
+    assertThat(await(store.complete("hz-c", b, m.id()))).isTrue();
+    assertThat(await(store.put(new QueuedMessage("hz-c", 3, m, QoS.EXACTLY_ONCE, 0, Phase.QUEUED, b))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.TAKEN);
+    assertThat(await(store.loadQueue("hz-c"))).extracting(q -> q.message().id()).containsExactly(other.id());
+    // the session ends; its epoch lives on in the tombstone
+    assertThat(await(store.release("hz-c", b))).isTrue();
+    assertThat(await(store.claim("hz-c", true, null)).epoch()).isGreaterThan(b);
+  }
+
+  @Test
+  void clearingOneSession_leavesTheOtherSessionsOfItsPartitionAlone() {
+    // two client ids whose entries share a partition
+    int partition = hz.getPartitionService().getPartition("victim").getPartitionId();
+    String neighbour = null;
+    for (int i = 0; neighbour == null; i++) {
+      if (hz.getPartitionService().getPartition("n" + i).getPartitionId() == partition) {
+        neighbour = "n" + i;
+      }
+    }
+    long n = await(store.claim(neighbour, true, null)).epoch();
+    await(store.bindInbound(neighbour, n, 7, 4242));
+    Message m = new Message(node.cluster().newMessageId(), "t", new byte[0], QoS.AT_LEAST_ONCE, false, "p");
+    await(store.put(new QueuedMessage(neighbour, 1, m, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, n)));
+
+    long v = await(store.claim("victim", true, null)).epoch();
+    await(store.bindInbound("victim", v, 7, 1));
+    long clean = await(store.claim("victim", false, null)).epoch(); // clean session 1: discards it
+    await(store.clearMessages("victim", clean));
+
+    assertThat(await(store.bindInbound(neighbour, n, 7, 999)).messageId()).isEqualTo(4242);
+    assertThat(await(store.loadQueue(neighbour))).hasSize(1);
+    assertThat(await(store.bindInbound("victim", clean, 7, 2)).messageId()).as("cleared").isEqualTo(2);
+  }
+}
