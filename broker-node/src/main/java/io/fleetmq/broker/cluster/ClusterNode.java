@@ -68,7 +68,7 @@ public final class ClusterNode {
   public Future<java.util.Map<String, Double>> reportStats(java.util.Map<String, Double> mine) {
     com.hazelcast.map.IMap<String, String> stats = hz.getMap(Maps.NODE_STATS);
     String encoded = new io.vertx.core.json.JsonObject(new java.util.HashMap<>(mine)).encode();
-    return Future.fromCompletionStage(stats.setAsync(nodeId, encoded), vertx.getOrCreateContext())
+    return Async.on(vertx.getOrCreateContext(), stats.setAsync(nodeId, encoded))
         .compose(v -> vertx.executeBlocking(() -> {
           java.util.Set<String> members = new java.util.HashSet<>(manager.getNodes());
           java.util.Map<String, Double> sums = new java.util.LinkedHashMap<>();

@@ -77,9 +77,7 @@ public final class HazelcastRetainedStore implements RetainedStore {
   public Future<Void> put(Message message) {
     boolean delete = message.payload().length == 0; // [MQTT-3.3.1-10/11]: deleted, never stored
     String topic = message.topic();
-    return timer.time("retained.put", Future.fromCompletionStage(
-            map.submitToKey(topic, new Processors.SetRetained(delete ? null : message)),
-            vertx.getOrCreateContext()))
+    return timer.time("retained.put", Async.on(vertx.getOrCreateContext(), map.submitToKey(topic, new Processors.SetRetained(delete ? null : message))))
         .compose(created -> {
           // this node's index is current before the publisher is acknowledged, and so is every
           // other node's when the topic is new (an update of a known topic is read fresh anyway)
@@ -96,7 +94,7 @@ public final class HazelcastRetainedStore implements RetainedStore {
   public Future<List<Message>> match(String filter) {
     if (!Topics.hasWildcard(filter)) {
       entriesRead.increment();
-      return Future.fromCompletionStage(map.getAsync(filter), vertx.getOrCreateContext())
+      return Async.on(vertx.getOrCreateContext(), map.getAsync(filter))
           .map(m -> m == null ? List.of() : List.of(m));
     }
     List<String> topics = new ArrayList<>();
@@ -107,7 +105,7 @@ public final class HazelcastRetainedStore implements RetainedStore {
     entriesRead.add(topics.size());
     List<Future<Message>> reads = new ArrayList<>(topics.size());
     for (String topic : topics) {
-      reads.add(Future.fromCompletionStage(map.getAsync(topic), vertx.getOrCreateContext()));
+      reads.add(Async.on(vertx.getOrCreateContext(), map.getAsync(topic)));
     }
     return Future.all(reads).map(all -> {
       List<Message> found = new ArrayList<>(topics.size());

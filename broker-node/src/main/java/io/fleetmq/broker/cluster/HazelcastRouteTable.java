@@ -150,16 +150,14 @@ public final class HazelcastRouteTable implements RouteTable {
   @Override
   public Future<Void> addRoute(String filter) {
     long version = nextVersion();
-    return Future.fromCompletionStage(map.submitToKey(filter, new Processors.SetRouteNode(localNode, true, version)),
-            vertx.getOrCreateContext())
+    return Async.on(vertx.getOrCreateContext(), map.submitToKey(filter, new Processors.SetRouteNode(localNode, true, version)))
         .compose(v -> announce.apply(filter, version));
   }
 
   @Override
   public Future<Void> removeRoute(String filter) {
     long version = nextVersion();
-    return Future.fromCompletionStage(map.submitToKey(filter, new Processors.SetRouteNode(localNode, false, version)),
-        vertx.getOrCreateContext()).mapEmpty();
+    return Async.on(vertx.getOrCreateContext(), map.submitToKey(filter, new Processors.SetRouteNode(localNode, false, version))).mapEmpty();
   }
 
   @Override

@@ -54,7 +54,7 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   private <T> Future<T> resume(CompletionStage<T> stage) {
-    return Future.fromCompletionStage(stage, vertx.getOrCreateContext());
+    return Async.on(vertx.getOrCreateContext(), stage);
   }
 
   /** Attempts of an idempotent write that failed (timeout, indeterminate backup, member gone). */
@@ -73,7 +73,7 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   private <T> void attempt(java.util.function.Supplier<CompletionStage<T>> write, Context ctx, int n, Promise<T> done) {
-    Future.fromCompletionStage(write.get(), ctx).onComplete(ar -> {
+    Async.on(ctx, write.get()).onComplete(ar -> {
       if (ar.succeeded() || n >= ATTEMPTS) {
         done.handle(ar);
       } else {
@@ -199,7 +199,7 @@ public final class HazelcastSessionStore implements SessionStore {
       c.next = null;
       c.reading = true;
     }
-    Future.fromCompletionStage(sessions.getAsync(clientId), ctx).map(r -> StoreRules.owns(r, epoch))
+    Async.on(ctx, sessions.getAsync(clientId)).map(r -> StoreRules.owns(r, epoch))
         .onComplete(ar -> {
           answering.handle(ar);
           boolean again;

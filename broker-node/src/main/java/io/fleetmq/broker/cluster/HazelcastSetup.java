@@ -29,7 +29,28 @@ public final class HazelcastSetup {
   private HazelcastSetup() {
   }
 
+  /**
+   * Hazelcast completes async results on its default executor: the common fork-join pool, or,
+   * where that pool has a parallelism of 1 (2 cores, the usual small container), a new thread per
+   * callback. Measured on 2 cores: 225,000 threads started in 100 s of durable QoS 1 traffic and
+   * 6 ms of CPU per message. A small pool of its own replaces it there, once per JVM.
+   */
+  private static synchronized void boundAsyncExecutor() {
+    if (asyncExecutor == null && java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() <= 1) {
+      java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+      asyncExecutor = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "fleetmq-hazelcast-async-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+      com.hazelcast.internal.util.ConcurrencyUtil.setDefaultAsyncExecutor(asyncExecutor);
+    }
+  }
+
+  private static java.util.concurrent.ExecutorService asyncExecutor;
+
   public static Config build(BrokerConfig cfg) {
+    boundAsyncExecutor();
     Config config;
     if (cfg.hazelcastConfig().isEmpty()) {
       config = new ClasspathYamlConfig(PACKAGED);
