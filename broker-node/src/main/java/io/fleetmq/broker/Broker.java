@@ -210,7 +210,8 @@ public final class Broker {
    * whoever wins the adoption), then its routes are dropped; this repeats every
    * {@value #RECONCILE_MILLIS} ms until a pass finds nothing left, on every member, so it finishes
    * even when the member doing it fails or dies. Every 15th pass also looks for owners that are
-   * not members in the store itself (departures this node never saw).
+   * not members in the store itself (departures this node never saw), and for records that name
+   * this node without a session here (see {@link SessionHome#settle}).
    */
   private void reconcileDeparted() {
     if (state.get() != State.READY && state.get() != State.STARTING || !reconciling.compareAndSet(false, true)) {
@@ -219,6 +220,9 @@ public final class Broker {
     ClusterNode node = cluster;
     long tick = reconcileTicks++;
     boolean scan = tick % 15 == 0;
+    if (scan) {
+      home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
+    }
     if (tick % 5 == 0) {
       router.reconcileRoutes().onFailure(e -> log.warn("event=routes.reconcile_failed reason=\"{}\"", e.toString()));
     }

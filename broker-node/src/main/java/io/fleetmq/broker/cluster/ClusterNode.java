@@ -122,6 +122,8 @@ public final class ClusterNode {
           node.registry = (io.micrometer.prometheusmetrics.PrometheusMeterRegistry)
               io.vertx.micrometer.backends.BackendRegistries.getNow(registryName);
           return vertx.executeBlocking(() -> {
+            var serialization = ((com.hazelcast.spi.impl.SerializationServiceSupport) node.hz).getSerializationService();
+            CompactSerializers.samples().forEach(serialization::toData); // schemas known before traffic
             node.retained.start();
             node.routes.start();
             return node;

@@ -92,8 +92,18 @@ public final class HazelcastSessionStore implements SessionStore {
 
   @Override
   public Future<Claim> adopt(String clientId, String fromNode) {
+    return adopt(clientId, fromNode, -1);
+  }
+
+  @Override
+  public Future<SessionRecord> record(String clientId) {
+    return resume(sessions.getAsync(clientId));
+  }
+
+  @Override
+  public Future<Claim> adopt(String clientId, String fromNode, long atEpoch) {
     long now = System.currentTimeMillis();
-    return resume(sessions.submitToKey(clientId, new Processors.AdoptSession(fromNode, node, now)))
+    return resume(sessions.submitToKey(clientId, new Processors.AdoptSession(fromNode, node, now, atEpoch)))
         .map(result -> result == null ? null : new Claim(result.get(0), result.get(1).epoch()));
   }
 

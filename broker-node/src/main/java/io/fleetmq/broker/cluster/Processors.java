@@ -415,20 +415,22 @@ final class Processors {
     String from;
     String to;
     long now;
+    long atEpoch = -1;
 
     AdoptSession() {
     }
 
-    AdoptSession(String from, String to, long now) {
+    AdoptSession(String from, String to, long now, long atEpoch) {
       this.from = from;
       this.to = to;
       this.now = now;
+      this.atEpoch = atEpoch;
     }
 
     @Override
     public List<SessionRecord> process(Map.Entry<String, SessionRecord> entry) {
       SessionRecord r = entry.getValue();
-      SessionRecord next = StoreRules.adopt(r, from, to, now);
+      SessionRecord next = StoreRules.adopt(r, from, to, now, atEpoch);
       if (next == null) {
         return null;
       }
@@ -453,6 +455,7 @@ final class Processors {
       out.writeString(from);
       out.writeString(to);
       out.writeLong(now);
+      out.writeLong(atEpoch);
     }
 
     @Override
@@ -460,6 +463,7 @@ final class Processors {
       from = in.readString();
       to = in.readString();
       now = in.readLong();
+      atEpoch = in.readLong();
     }
   }
 

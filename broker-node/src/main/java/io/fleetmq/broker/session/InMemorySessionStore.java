@@ -62,13 +62,6 @@ public final class InMemorySessionStore implements SessionStore {
     return n + "@" + clientId;
   }
 
-  /** The stored record, tombstones included (for tests). */
-  public SessionRecord record(String clientId) {
-    synchronized (lock()) {
-      return records().get(clientId);
-    }
-  }
-
   /** Every stored queue entry of a client, completed QoS 2 ones included (for tests). */
   public List<QueuedMessage> entries(String clientId) {
     synchronized (lock()) {
@@ -88,9 +81,21 @@ public final class InMemorySessionStore implements SessionStore {
 
   @Override
   public Future<Claim> adopt(String clientId, String fromNode) {
+    return adopt(clientId, fromNode, -1);
+  }
+
+  @Override
+  public Future<SessionRecord> record(String clientId) {
+    synchronized (lock()) {
+      return Future.succeededFuture(records().get(clientId));
+    }
+  }
+
+  @Override
+  public Future<Claim> adopt(String clientId, String fromNode, long atEpoch) {
     synchronized (lock()) {
       SessionRecord prev = records().get(clientId);
-      SessionRecord next = StoreRules.adopt(prev, fromNode, node, clock.getAsLong());
+      SessionRecord next = StoreRules.adopt(prev, fromNode, node, clock.getAsLong(), atEpoch);
       if (next == null) {
         return Future.succeededFuture(null);
       }

@@ -94,6 +94,78 @@ public final class SessionHome {
     return setUp(clientId, durable, claim).onComplete(ar -> {
       connecting.remove(clientId, pending);
       done.complete();
+      if (ar.failed()) {
+        // the claim may have been applied without this node learning it (a timeout, an
+        // indeterminate backup): a record naming this node must have its session here
+        settle(clientId, 0);
+      }
+    });
+  }
+
+  /** Attempts of {@link #settle} while the store does not answer; the periodic pass goes on after. */
+  private static final int SETTLE_ATTEMPTS = 10;
+
+  /**
+   * Invariant: a session record that names this node has its session on this node. A record can
+   * name this node without a session here when a claim failed or timed out after the store applied
+   * it: nobody else would adopt it (its owner is alive), so every message for it would be
+   * acknowledged to nobody. Such a record is adopted here, at its epoch (so a claim made since is
+   * never fenced): a durable session waits offline with its subscriptions routed and its queue
+   * loaded; a clean one ends. The will it holds came from a connection this node refused, which
+   * never began: it is dropped.
+   */
+  public Future<Void> settle(String clientId, int attempt) {
+    if (connecting.containsKey(clientId)) {
+      return Future.succeededFuture(); // that set-up decides, and settles after itself if it fails
+    }
+    return store.record(clientId).compose(r -> {
+      Session local = registry.get(clientId);
+      if (r == null || r.ended() || !r.ownerNode().equals(nodeId) || connecting.containsKey(clientId)
+          || local != null && !local.discarded() && local.epoch() == r.epoch()) {
+        return Future.succeededFuture();
+      }
+      return store.adopt(clientId, nodeId, r.epoch()).compose(claim -> {
+        if (claim == null || connecting.containsKey(clientId)) {
+          return Future.succeededFuture(); // a newer claim meanwhile: it holds the session
+        }
+        log.warn("client={} event=session.orphan_adopted epoch={} durable={} will_dropped={}", clientId,
+            claim.epoch(), r.durable(), r.will() != null);
+        if (!r.durable()) {
+          Future<Void> gone = local == null ? Future.succeededFuture() : discard(local);
+          return gone.compose(v -> store.release(clientId, claim.epoch())).mapEmpty();
+        }
+        Session session = newSession(clientId, true, claim.epoch());
+        session.detach(null); // offline: the expiry clock runs from now
+        return moveIn(session, r.subscriptions(), local, null)
+            .recover(e -> discard(session).transform(ar -> Future.failedFuture(e)));
+      });
+    }).recover(e -> {
+      if (attempt + 1 < SETTLE_ATTEMPTS) {
+        log.warn("client={} event=settle.retry attempt={} reason=\"{}\"", clientId, attempt + 1, e.toString());
+        Promise<Void> later = Promise.promise();
+        io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+        if (ctx == null) {
+          return Future.failedFuture(e);
+        }
+        ctx.owner().setTimer(1000L * (attempt + 1), t -> settle(clientId, attempt + 1).onComplete(later));
+        return later.future();
+      }
+      log.warn("client={} event=settle.failed reason=\"{}\" action=periodic_pass", clientId, e.toString());
+      return Future.succeededFuture();
+    });
+  }
+
+  /** {@link #settle} for every record that names this node but has no session here (the periodic pass). */
+  public Future<Void> settleOwned() {
+    return store.ownedBy(nodeId).compose(records -> {
+      List<Future<Void>> settled = new ArrayList<>();
+      for (SessionRecord r : records) {
+        Session local = registry.get(r.clientId());
+        if (local == null || local.discarded() || local.epoch() != r.epoch()) {
+          settled.add(settle(r.clientId(), SETTLE_ATTEMPTS - 1));
+        }
+      }
+      return Future.join(settled).mapEmpty();
     });
   }
 

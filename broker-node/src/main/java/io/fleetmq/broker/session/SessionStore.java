@@ -32,6 +32,16 @@ public interface SessionStore {
    */
   Future<Claim> adopt(String clientId, String fromNode);
 
+  /**
+   * {@link #adopt}, only if the record is still at {@code atEpoch}: how a node takes a record that
+   * names it but that it holds no session for (a claim whose outcome it never learnt), without
+   * fencing a claim made since.
+   */
+  Future<Claim> adopt(String clientId, String fromNode, long atEpoch);
+
+  /** The stored record of a client id (or its tombstone), or null. */
+  Future<SessionRecord> record(String clientId);
+
   /** The records of the sessions a node owns (a query: for node loss and hand-over only). */
   Future<List<SessionRecord>> ownedBy(String node);
 

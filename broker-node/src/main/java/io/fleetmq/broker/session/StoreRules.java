@@ -114,7 +114,12 @@ public final class StoreRules {
    * grows. A clean session ends (tombstone). Null when refused.
    */
   public static SessionRecord adopt(SessionRecord r, String from, String to, long now) {
-    if (r == null || r.ended() || !r.ownerNode().equals(from)) {
+    return adopt(r, from, to, now, -1);
+  }
+
+  /** {@link #adopt(SessionRecord, String, String, long)}, only if the record is still at {@code atEpoch} (any when negative). */
+  public static SessionRecord adopt(SessionRecord r, String from, String to, long now, long atEpoch) {
+    if (r == null || r.ended() || !r.ownerNode().equals(from) || atEpoch >= 0 && r.epoch() != atEpoch) {
       return null;
     }
     long at = r.connected() ? now : r.disconnectedAt();

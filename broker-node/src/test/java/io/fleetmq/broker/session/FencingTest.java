@@ -135,13 +135,13 @@ class FencingTest {
   void epochs_keepGrowingAcrossTheEndOfASession_andAStaleReleaseCannotEndANewerOne() {
     long first = claim(nodeA);
     assertThat(nodeA.release("c", first).result()).isTrue();
-    assertThat(nodeA.record("c").ended()).isTrue();
-    assertThat(nodeA.record("c").epoch()).isEqualTo(first); // the tombstone keeps it
+    assertThat(nodeA.record("c").result().ended()).isTrue();
+    assertThat(nodeA.record("c").result().epoch()).isEqualTo(first); // the tombstone keeps it
     clock.set(0); // even a clock that went backwards does not reuse an epoch
     long second = claim(nodeB);
     assertThat(second).isGreaterThan(first);
     assertThat(nodeB.claim("c", true, null).result().previous()).as("a new claim").isNotNull();
-    long third = nodeB.record("c").epoch();
+    long third = nodeB.record("c").result().epoch();
     assertThat(nodeA.release("c", first).result()).isFalse();
     assertThat(nodeA.release("c", second).result()).isFalse();
     assertThat(nodeA.owns("c", third).result()).isTrue();
@@ -204,7 +204,7 @@ class FencingTest {
         published += nodeA.takeWill("w", a).result() == null ? 0 : 1;
       }
       assertThat(published).as("close first: " + closeFirst).isEqualTo(1);
-      nodeB.markDisconnected("w", nodeB.record("w").epoch(), 5);
+      nodeB.markDisconnected("w", nodeB.record("w").result().epoch(), 5);
     }
   }
 
@@ -218,7 +218,7 @@ class FencingTest {
     assertThat(byB).isNotNull();
     assertThat(byC).isNull();
     assertThat(byB.previous().will()).isEqualTo(will);
-    assertThat(nodeB.record("d").will()).isNull();
+    assertThat(nodeB.record("d").result().will()).isNull();
     assertThat(nodeB.takeWill("d", byB.epoch()).result()).isNull();
   }
 }

@@ -73,6 +73,16 @@ class SessionTest {
     }
 
     @Override
+    public Future<Claim> adopt(String clientId, String fromNode, long atEpoch) {
+      return Future.succeededFuture(null);
+    }
+
+    @Override
+    public Future<SessionRecord> record(String clientId) {
+      return Future.succeededFuture(null);
+    }
+
+    @Override
     public Future<List<SessionRecord>> ownedBy(String node) {
       return Future.succeededFuture(List.of());
     }

@@ -1,0 +1,176 @@
+package io.fleetmq.broker.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.retained.RetainedStore;
+import io.fleetmq.broker.routing.RouteTable;
+import io.fleetmq.broker.routing.Router;
+import io.vertx.core.Future;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The invariant "a record that names this node has its session here", on the in-memory store: a
+ * claim the store applied but whose connect failed (a timeout, an indeterminate backup) leaves a
+ * record naming this node with no session; {@link SessionHome#settle} adopts it at its epoch, so
+ * messages for it are stored rather than acknowledged to nobody, and it never fences a newer claim.
+ */
+class SettleTest {
+
+  private final AtomicLong clock = new AtomicLong(1_000);
+  private final InMemorySessionStore storeA = new InMemorySessionStore("A", clock::get);
+  private final InMemorySessionStore storeB = storeA.asNode("B");
+  private final Set<String> routedHere = new java.util.HashSet<>();
+
+  private final RouteTable routes = new RouteTable() {
+    @Override
+    public Future<Void> addRoute(String filter) {
+      routedHere.add(filter);
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> removeRoute(String filter) {
+      routedHere.remove(filter);
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public void remoteNodesFor(String topic, Consumer<String> nodeId) {
+    }
+
+    @Override
+    public Future<Set<String>> routedHere() {
+      return Future.succeededFuture(Set.copyOf(routedHere));
+    }
+
+    @Override
+    public long remoteRoutes() {
+      return 0;
+    }
+  };
+
+  private final RetainedStore retained = new RetainedStore() {
+    @Override
+    public Future<Void> put(Message message) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<List<Message>> match(String filter) {
+      return Future.succeededFuture(List.of());
+    }
+  };
+
+  private final SessionOwners alone = new SessionOwners() {
+    @Override
+    public boolean isMember(String node) {
+      return node.equals("A") || node.equals("B");
+    }
+
+    @Override
+    public List<String> otherMembers() {
+      return List.of("B");
+    }
+
+    @Override
+    public Future<Void> release(String node, String clientId, long epoch) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> releaseEventually(String node, String clientId, long epoch) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> requestAdopt(String node, String clientId) {
+      return Future.succeededFuture();
+    }
+  };
+
+  private final Router router = new Router(routes, retained, (node, m) -> Future.succeededFuture());
+  private final SessionHome home = new SessionHome("A", new SessionRegistry(), router, storeA, alone, 10, 100,
+      new Drops());
+
+  private static Message msg(String topic) {
+    return new Message(topic.hashCode() & 0xffff, topic, topic.getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE,
+        false, "pub");
+  }
+
+  /** A durable session with one subscription, then a claim by A the connect never learnt of. */
+  private long orphanOnA(boolean durable) {
+    storeB.claim("c", true, null).result();
+    storeB.saveSubscriptions("c", storeB.record("c").result().epoch(), Map.of("t/#", QoS.AT_LEAST_ONCE)).result();
+    return storeA.claim("c", durable, msg("will")).result().epoch(); // applied; the connect on A failed
+  }
+
+  @Test
+  void aDurableRecordNamingThisNode_withNoSessionHere_isAdopted_routed_andTakesMessages() {
+    long orphaned = orphanOnA(true);
+    assertThat(home.registry().get("c")).isNull();
+    assertThat(router.deliverLocal(msg("t/1")).succeeded()).isTrue();
+    assertThat(storeA.loadQueue("c").result()).as("before: acknowledged to nobody").isEmpty();
+
+    assertThat(home.settle("c", 0).succeeded()).isTrue();
+
+    Session held = home.registry().get("c");
+    assertThat(held).isNotNull();
+    assertThat(held.epoch()).isGreaterThan(orphaned);
+    assertThat(storeA.record("c").result().epoch()).isEqualTo(held.epoch());
+    assertThat(storeA.record("c").result().will()).as("the refused connection's will is dropped").isNull();
+    assertThat(routedHere).contains("t/#");
+    assertThat(router.deliverLocal(msg("t/2")).succeeded()).isTrue();
+    assertThat(storeA.loadQueue("c").result()).extracting(q -> q.message().topic()).containsExactly("t/2");
+  }
+
+  @Test
+  void aRecordClaimedSinceByAnotherNode_isLeftAlone() {
+    orphanOnA(true);
+    long byB = storeB.claim("c", true, null).result().epoch();
+    assertThat(home.settle("c", 0).succeeded()).isTrue();
+    assertThat(home.registry().get("c")).isNull();
+    assertThat(storeA.record("c").result().ownerNode()).isEqualTo("B");
+    assertThat(storeA.record("c").result().epoch()).isEqualTo(byB);
+  }
+
+  @Test
+  void aSessionHeldHereAtTheRecordsEpoch_isLeftAlone() {
+    Session held = home.connect("c", true, null).result().session();
+    long epoch = held.epoch();
+    assertThat(home.settle("c", 0).succeeded()).isTrue();
+    assertThat(home.registry().get("c")).isSameAs(held);
+    assertThat(storeA.record("c").result().epoch()).isEqualTo(epoch);
+  }
+
+  @Test
+  void aCleanRecordNamingThisNode_withNoSessionHere_ends() {
+    orphanOnA(false);
+    assertThat(home.settle("c", 0).succeeded()).isTrue();
+    assertThat(home.registry().get("c")).isNull();
+    assertThat(storeA.record("c").result().ended()).isTrue();
+  }
+
+  @Test
+  void thePeriodicPass_settlesEveryOrphanOfThisNode() {
+    orphanOnA(true);
+    List<String> ids = new ArrayList<>(List.of("c"));
+    for (String id : List.of("d", "e")) {
+      storeA.claim(id, true, null).result();
+      ids.add(id);
+    }
+    assertThat(home.settleOwned().succeeded()).isTrue();
+    for (String id : ids) {
+      assertThat(home.registry().get(id)).as(id).isNotNull();
+      assertThat(home.registry().get(id).epoch()).isEqualTo(storeA.record(id).result().epoch());
+    }
+  }
+}
