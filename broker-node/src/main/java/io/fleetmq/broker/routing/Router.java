@@ -60,6 +60,30 @@ public final class Router {
     return steps.size() == 1 ? steps.get(0) : Future.all(steps).mapEmpty();
   }
 
+  /**
+   * {@link #publish}, skipping the targets named in {@code reached} (the retained store
+   * {@code "retained"}, this node's sessions {@code "local"}, other nodes by id) and adding each
+   * target that takes it: a retry after a partial failure goes only where the message did not
+   * arrive, so no subscriber gets a second copy of it (how a will is published exactly once).
+   */
+  public Future<Void> publishOnce(Message message, java.util.Set<String> reached) {
+    List<Future<Void>> steps = new ArrayList<>(4);
+    if (message.retain() && !reached.contains("retained")) {
+      steps.add(retained.put(message).onSuccess(v -> reached.add("retained")));
+    }
+    Message live = message.withRetain(false);
+    if (!reached.contains("local")) {
+      steps.add(localTargets(live).deliver(live).onSuccess(v -> reached.add("local")));
+    }
+    routes.remoteNodesFor(message.topic(), node -> {
+      if (!reached.contains(node)) {
+        remoteSends.increment();
+        steps.add(remoteDelivery.apply(node, live).onSuccess(v -> reached.add(node)));
+      }
+    });
+    return Future.all(steps).mapEmpty();
+  }
+
   /** Delivers to this node's sessions; each session gets one copy at the maximum QoS it matched. */
   public Future<Void> deliverLocal(Message message) {
     return localTargets(message).deliver(message);

@@ -182,7 +182,7 @@ public final class SessionHome {
         // the claim took the will of a connection that never closed cleanly (its node died, or it is
         // being taken over): published here, exactly once, since its old owner can no longer take it
         log.info("client={} event=will.taken_by_claim from={} orphaned={}", clientId, prevOwner, orphaned);
-        publishTakenWill(clientId, prev.will(), 0);
+        publishTakenWill(clientId, prev.will(), 0, java.util.concurrent.ConcurrentHashMap.newKeySet());
       }
       if (durable && local != null && local.durable() && !local.discarded() && !remote) {
         local.epoch(epoch);
@@ -234,12 +234,12 @@ public final class SessionHome {
   /**
    * Publishes a will this node took (with a claim or an adoption): in the background, so the
    * CONNECT does not fail for it, and again every second for up to 10 minutes while routing fails
-   * (a dead node's routes). It keeps its message id, so a subscriber that got an earlier attempt
-   * does not get it twice (QoS 2).
+   * (a dead node's routes). A retry goes only to the targets an earlier attempt did not reach
+   * ({@link Router#publishOnce}), so each subscriber gets the will once.
    */
-  private void publishTakenWill(String clientId, Message will, int attempt) {
+  private void publishTakenWill(String clientId, Message will, int attempt, java.util.Set<String> reached) {
     io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
-    router.publish(will).onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
+    router.publishOnce(will, reached).onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
         .onFailure(e -> {
           if (attempt >= 600 || ctx == null) {
             log.error("client={} event=will.abandoned topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
@@ -248,7 +248,7 @@ public final class SessionHome {
           if (attempt == 0) {
             log.warn("client={} event=will.retry topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
           }
-          ctx.owner().setTimer(1000, t -> publishTakenWill(clientId, will, attempt + 1));
+          ctx.owner().setTimer(1000, t -> publishTakenWill(clientId, will, attempt + 1, reached));
         });
   }
 
@@ -365,10 +365,15 @@ public final class SessionHome {
       if (will == null) {
         return Future.succeededFuture(); // taken by a claim or an adoption, which publishes it
       }
-      return router.publish(will)
+      // taken: this node alone publishes it, so it must not give up after one failed routing
+      java.util.Set<String> reached = ConcurrentHashMap.newKeySet();
+      return router.publishOnce(will, reached)
           .onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
-          .onFailure(e -> log.warn("client={} event=will.failed topic={} reason=\"{}\"", clientId, will.topic(),
-              e.toString()));
+          .recover(e -> {
+            log.warn("client={} event=will.retry topic={} reason=\"{}\"", clientId, will.topic(), e.toString());
+            publishTakenWill(clientId, will, 1, reached);
+            return Future.succeededFuture();
+          });
     });
   }
 
@@ -434,7 +439,7 @@ public final class SessionHome {
       boolean fromAlive = owners.isMember(fromNode);
       // the adoption took the will of a connection that never closed cleanly: published once, here
       if (prev.connected() && prev.will() != null) {
-        publishTakenWill(clientId, prev.will(), 0);
+        publishTakenWill(clientId, prev.will(), 0, java.util.concurrent.ConcurrentHashMap.newKeySet());
       }
       Future<Void> will = Future.succeededFuture();
       if (!prev.durable()) {

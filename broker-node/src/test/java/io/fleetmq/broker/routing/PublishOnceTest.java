@@ -1,0 +1,119 @@
+package io.fleetmq.broker.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fleetmq.broker.message.Message;
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.retained.RetainedStore;
+import io.fleetmq.broker.session.Drops;
+import io.fleetmq.broker.session.Outlet;
+import io.fleetmq.broker.session.Session;
+import io.vertx.core.Future;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A will is published exactly once even when its routing fails part-way: a retry goes only to the
+ * targets the earlier attempt did not reach (found by FaultInjectionIT: a will retried after a
+ * partial failure reached one watcher 10 times).
+ */
+class PublishOnceTest {
+
+  private final List<String> remoteCalls = new ArrayList<>();
+  private final Set<String> failing = ConcurrentHashMap.newKeySet();
+
+  private final RouteTable routes = new RouteTable() {
+    @Override
+    public Future<Void> addRoute(String filter) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<Void> removeRoute(String filter) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public void remoteNodesFor(String topic, Consumer<String> nodeId) {
+      nodeId.accept("B");
+      nodeId.accept("C");
+    }
+
+    @Override
+    public Future<Set<String>> routedHere() {
+      return Future.succeededFuture(Set.of());
+    }
+
+    @Override
+    public long remoteRoutes() {
+      return 2;
+    }
+  };
+
+  private final RetainedStore retained = new RetainedStore() {
+    @Override
+    public Future<Void> put(Message message) {
+      return Future.succeededFuture();
+    }
+
+    @Override
+    public Future<List<Message>> match(String filter) {
+      return Future.succeededFuture(List.of());
+    }
+  };
+
+  private final Router router = new Router(routes, retained, (node, m) -> {
+    remoteCalls.add(node);
+    return failing.contains(node) ? Future.failedFuture("node " + node + " timed out") : Future.succeededFuture();
+  });
+
+  @Test
+  void aRetryAfterAPartialFailure_goesOnlyWhereTheMessageDidNotArrive() {
+    List<String> written = new ArrayList<>();
+    Session watcher = new Session("watcher", false, null, 10, 100, new Drops());
+    watcher.attach(new Outlet() {
+      @Override
+      public boolean writable() {
+        return true;
+      }
+
+      @Override
+      public void writePublish(String topic, byte[] payload, QoS qos, boolean dup, boolean retain, int packetId) {
+        written.add(topic);
+      }
+
+      @Override
+      public void writePubrel(int packetId) {
+      }
+
+      @Override
+      public String clientId() {
+        return "watcher";
+      }
+
+      @Override
+      public void disconnect() {
+      }
+    });
+    router.subscribe(watcher, "will/+", QoS.AT_LEAST_ONCE);
+    Message will = new Message(7, "will/a", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "a");
+    Set<String> reached = ConcurrentHashMap.newKeySet();
+
+    failing.add("C");
+    assertThat(router.publishOnce(will, reached).failed()).isTrue();
+    assertThat(reached).containsExactlyInAnyOrder("local", "B");
+
+    failing.clear();
+    assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
+    assertThat(reached).containsExactlyInAnyOrder("local", "B", "C");
+    assertThat(router.publishOnce(will, reached).succeeded()).isTrue(); // nothing left to reach
+
+    assertThat(remoteCalls).containsExactly("B", "C", "C");
+    assertThat(written).as("the local watcher got the will once").containsExactly("will/a");
+  }
+}
