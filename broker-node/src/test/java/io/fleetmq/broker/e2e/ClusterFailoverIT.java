@@ -137,7 +137,7 @@ class ClusterFailoverIT {
       System.out.printf("hung node: acked=%d missing=%d%n", acked.size(), missing.size());
       if (!missing.isEmpty()) {
         for (int n = 0; n < 2; n++) {
-          try { java.nio.file.Files.write(java.nio.file.Path.of("/tmp/hung-node-" + n + ".log"), new ArrayList<>(c.nodes[n].output)); } catch (Exception ignored) { }
+          try { java.nio.file.Files.write(java.nio.file.Path.of("target/hung-node-" + n + ".log"), new ArrayList<>(c.nodes[n].output)); } catch (Exception ignored) { }
           c.nodes[n].output.stream().filter(l -> l.contains("client=h-") || l.contains("node.left") || l.contains("route") || l.contains("WARN") || l.contains("ERROR"))
               .forEach(l -> System.out.println("node log: " + l));
         }
