@@ -22,10 +22,13 @@ class SeedExamplesIT {
   static final String PYTHON = "/usr/bin/python3";
 
   /** An example script run unchanged, unbuffered, against the node. */
-  static LineProcess script(Path script, int port) throws Exception {
+  static LineProcess script(Path script, int port, String... env) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(PYTHON, "-u", script.toString());
     pb.environment().put("MQTT_HOST", "127.0.0.1");
     pb.environment().put("MQTT_PORT", String.valueOf(port));
+    for (int i = 0; i + 1 < env.length; i += 2) {
+      pb.environment().put(env[i], env[i + 1]);
+    }
     return new LineProcess(pb);
   }
 
@@ -38,6 +41,14 @@ class SeedExamplesIT {
     // the shared examples sit beside the project in the team's sessions and CI, not in a newcomer's clone
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(examples),
         "no " + examples + " beside the project: the seed scripts are not part of a clone");
+    liveAndRetained(publisher, subscriber);
+  }
+
+  /**
+   * The article's scenario: values published every 2 s reach a running subscriber in order, and a
+   * subscriber that starts later gets the last value at once (retained).
+   */
+  static void liveAndRetained(Path publisher, Path subscriber) throws Exception {
     assertThat(Files.isRegularFile(publisher)).as(publisher.toString()).isTrue();
     try (BrokerProcess broker = BrokerProcess.start();
          LineProcess sub = script(subscriber, broker.mqttPort);
