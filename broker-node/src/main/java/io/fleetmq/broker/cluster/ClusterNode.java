@@ -118,10 +118,11 @@ public final class ClusterNode {
         .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory()).buildClustered()
         .compose(vertx -> {
           ClusterTransport.registerCodecs(vertx.eventBus());
-          ClusterNode node = new ClusterNode(vertx, manager, cfg);
-          node.registry = (io.micrometer.prometheusmetrics.PrometheusMeterRegistry)
-              io.vertx.micrometer.backends.BackendRegistries.getNow(registryName);
           return vertx.executeBlocking(() -> {
+            // getMap blocks until the map's proxy exists on every member: never on an event loop
+            ClusterNode node = new ClusterNode(vertx, manager, cfg);
+            node.registry = (io.micrometer.prometheusmetrics.PrometheusMeterRegistry)
+                io.vertx.micrometer.backends.BackendRegistries.getNow(registryName);
             var serialization = ((com.hazelcast.spi.impl.SerializationServiceSupport) node.hz).getSerializationService();
             CompactSerializers.samples().forEach(serialization::toData); // schemas known before traffic
             node.retained.start();
