@@ -144,11 +144,14 @@ public final class Broker {
    * Ready means: started, not stopping, and this node's share of the Hazelcast partitions (and
    * their backups) has arrived after it joined, so a rolling restart waiting for it does not stop
    * the next node while backups are still being copied. Once ready, later migrations (another
-   * member joining or leaving) do not make a node unready: the load balancer keeps it.
+   * member joining or leaving) do not make a node unready: the load balancer keeps it, unless the
+   * node sees fewer members than {@code min-cluster-size} (its writes fail then; see
+   * {@link BrokerConfig#quorum()}).
    */
   Future<HealthServer.Readiness> readiness() {
     State s = state.get();
-    return Future.succeededFuture(new HealthServer.Readiness(s, partitionsSafe));
+    boolean quorate = cluster == null || cluster.memberCount() >= config.quorum();
+    return Future.succeededFuture(new HealthServer.Readiness(s, partitionsSafe && quorate));
   }
 
   private Future<Void> deployListeners(Vertx vertx) {

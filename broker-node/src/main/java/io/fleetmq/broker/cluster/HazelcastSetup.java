@@ -26,6 +26,9 @@ public final class HazelcastSetup {
 
   static final String PACKAGED = "fleetmq-hazelcast.yaml";
 
+  /** The split-brain protection of every broker map (see {@link BrokerConfig#quorum()}). */
+  static final String QUORUM = "fleetmq-quorum";
+
   private HazelcastSetup() {
   }
 
@@ -104,8 +107,22 @@ public final class HazelcastSetup {
       map.setPartitioningStrategyConfig(
           new PartitioningStrategyConfig(StringPartitioningStrategy.class.getName()));
     }
+    // split-brain protection: a node that sees fewer members than the quorum (it was declared dead
+    // while it still ran, or it is on the minority side of a partition) is a cluster of its own,
+    // where writes need no backup and would succeed: every broker map refuses them instead, so
+    // nothing is acknowledged there
+    int quorum = cfg.quorum();
+    if (quorum > 1) {
+      // writes only: every acknowledgement rests on a write (a claim, a queue write), and a node
+      // starting first, alone, must still read what it needs to start
+      config.addSplitBrainProtectionConfig(new com.hazelcast.config.SplitBrainProtectionConfig(QUORUM, true, quorum)
+          .setProtectOn(com.hazelcast.splitbrainprotection.SplitBrainProtectionOn.WRITE));
+    }
     for (String name : new String[] {Maps.SESSIONS, Maps.QUEUE, Maps.INBOUND, Maps.RETAINED, Maps.ROUTES}) {
       MapConfig map = config.getMapConfig(name);
+      if (quorum > 1) {
+        map.setSplitBrainProtectionName(QUORUM);
+      }
       if (map.getEvictionConfig().getEvictionPolicy() != com.hazelcast.config.EvictionPolicy.NONE) {
         throw new ConfigException("hazelcast-config: map " + name + " must not evict (the broker bounds memory itself)");
       }

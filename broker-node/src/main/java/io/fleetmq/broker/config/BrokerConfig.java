@@ -27,6 +27,7 @@ public record BrokerConfig(
     int connectTimeoutSeconds,
     long sessionExpirySeconds,
     long clusterTimeoutSeconds,
+    int minClusterSize,
     int memberTimeoutSeconds,
     int sysIntervalSeconds,
     int drainPeriodSeconds,
@@ -58,10 +59,24 @@ public record BrokerConfig(
         integer(v, Option.CONNECT_TIMEOUT),
         integer(v, Option.SESSION_EXPIRY),
         integer(v, Option.CLUSTER_TIMEOUT),
+        integer(v, Option.MIN_CLUSTER_SIZE),
         integer(v, Option.MEMBER_TIMEOUT),
         integer(v, Option.SYS_INTERVAL),
         integer(v, Option.DRAIN_PERIOD),
         Option.list(v.get(Option.FORBIDDEN_FILTERS)));
+  }
+
+  /**
+   * The members this node must see to serve: {@code min-cluster-size}, or a majority of the
+   * {@code cluster-members} list (which names every member, this one included) when it names 3 or
+   * more, or 1. Two nodes get no protection by default: a majority of 2 is 2, and the survivor of a
+   * node's death would then refuse everything.
+   */
+  public int quorum() {
+    if (minClusterSize > 0) {
+      return minClusterSize;
+    }
+    return clusterMembers.size() >= 3 ? clusterMembers.size() / 2 + 1 : 1;
   }
 
   private static int integer(Map<Option, String> v, Option o) {

@@ -42,6 +42,9 @@ public enum Option {
   CONNECT_TIMEOUT("connect-timeout", Kind.POSITIVE, "10", "seconds a new connection has to send CONNECT"),
   SESSION_EXPIRY("session-expiry", Kind.POSITIVE, "7200",
       "seconds a durable session lives without a connection"),
+  MIN_CLUSTER_SIZE("min-cluster-size", Kind.COUNT, "0",
+      "members a node must see to serve; below it, its store writes fail (nothing is acknowledged) and "
+          + "/health/ready answers 503 (split-brain protection); 0: a majority of cluster-members when it names 3 or more, else 1"),
   MEMBER_TIMEOUT("member-timeout", Kind.POSITIVE, "15",
       "seconds without a heartbeat after which a member counts as dead and its sessions are adopted"),
   CLUSTER_TIMEOUT("cluster-timeout", Kind.POSITIVE, "10",
@@ -52,7 +55,7 @@ public enum Option {
   FORBIDDEN_FILTERS("forbidden-filters", Kind.LIST, "",
       "topic filters refused with SUBACK 0x80, comma-separated (e.g. #)");
 
-  public enum Kind { HOST, PORT, POSITIVE, FILE, MEMBERS, LIST }
+  public enum Kind { HOST, PORT, POSITIVE, COUNT, FILE, MEMBERS, LIST }
 
   private final String key;
   private final Kind kind;
@@ -95,6 +98,7 @@ public enum Option {
     String bad = switch (kind) {
       case PORT -> intIn(value, 0, 65535);
       case POSITIVE -> intIn(value, 1, Integer.MAX_VALUE);
+      case COUNT -> intIn(value, 0, Integer.MAX_VALUE);
       case HOST -> value.isBlank() && !defaultValue.isEmpty() ? "an address is required" : null;
       case FILE -> value.isEmpty() || Files.isReadable(Path.of(value)) ? null : "cannot read file " + value;
       case MEMBERS -> members(value);

@@ -1,0 +1,54 @@
+package io.fleetmq.broker.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fleetmq.broker.Broker;
+import io.fleetmq.broker.support.Paho;
+import io.fleetmq.broker.support.TestBroker;
+import io.fleetmq.broker.support.TestCluster;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code min-cluster-size} took effect: a node that sees fewer members than the quorum (2 of 3 by
+ * default) refuses durable CONNECTs (its session writes fail: nothing stored, nothing
+ * acknowledged) and answers 503 on /health/ready; with the quorum present it serves.
+ */
+class SplitBrainProtectionTest {
+
+  private static int ready(Broker b) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + b.httpPort() + "/health/ready"))
+        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+  }
+
+  @Test
+  void aNodeBelowTheQuorum_refusesDurableSessions_andIsNotReady() throws Exception {
+    try (TestCluster c = new TestCluster(3, "http-port", "0")) {
+      Broker last = c.node(2);
+      assertThat(HazelcastSetup.build(io.fleetmq.broker.support.TestBroker.config("cluster-members",
+          "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3")).getSplitBrainProtectionConfig(HazelcastSetup.QUORUM)
+          .getMinimumClusterSize()).isEqualTo(2);
+      try (Paho.Client ok = Paho.connect(last.mqttPort(), "sbp-before", false)) {
+        ok.mqtt.subscribe("sbp/#", 1); // served while 3 are members
+      }
+      TestBroker.stop(c.nodes.remove(0));
+      TestBroker.stop(c.nodes.remove(0));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (last.cluster().memberCount() > 1 && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      assertThat(last.cluster().memberCount()).isEqualTo(1);
+      assertThat(ready(last)).as("/health/ready below the quorum").isEqualTo(503);
+      assertThatThrownBy(() -> Paho.connect(last.mqttPort(), "sbp-after", false).close())
+          .as("a durable CONNECT alone: its claim is refused by split-brain protection")
+          .isInstanceOf(MqttException.class);
+    }
+  }
+}
