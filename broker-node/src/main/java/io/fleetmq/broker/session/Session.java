@@ -65,7 +65,11 @@ public final class Session {
   private final Map<String, QoS> subscriptions = new ConcurrentHashMap<>();
   /** Inbound QoS 2 exchanges of a clean session (a durable one keeps them in the store). */
   private final Map<Integer, InboundQos2> inbound = new ConcurrentHashMap<>();
-  /** Ids of the latest QoS 2 messages a clean session completed, so a publisher's retry is not sent twice. */
+  /**
+   * Ids of the latest QoS 1/2 messages this copy completed. A message id names one publish, so the
+   * same id again is always the broker's own retry (a QoS 2 re-send routed under its bound id, a
+   * will retried after a partial routing failure), never a new message: it is not sent twice.
+   */
   private final Set<Long> recentlyCompleted = java.util.Collections.newSetFromMap(new LinkedHashMap<>() {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
@@ -323,7 +327,8 @@ public final class Session {
         // a publisher's retry of a message this session took: held once, taken once its first write is
         return held.taken == null ? Future.succeededFuture() : held.taken;
       }
-      if (qos == QoS.EXACTLY_ONCE && message.id() != 0 && recentlyCompleted.contains(message.id())) {
+      // (not a retained message sent on SUBSCRIBE, flagged retain: a new subscription gets it again)
+      if (message.id() != 0 && !message.retain() && recentlyCompleted.contains(message.id())) {
         return Future.succeededFuture();
       }
       if (pending.size() >= maxQueued) {
@@ -598,7 +603,8 @@ public final class Session {
         }
         return null;
       }));
-    } else if (o.qos == QoS.EXACTLY_ONCE && o.message.id() != 0) {
+    }
+    if (o.message.id() != 0) {
       recentlyCompleted.add(o.message.id());
     }
     pump();

@@ -196,6 +196,28 @@ class SessionTest {
   }
 
   @Test
+  void theSameMessageIdAgainAfterItsAcknowledgement_isNotSentTwice_butARetainedOneOnSubscribeIs() {
+    for (boolean durable : new boolean[] {false, true}) {
+      Session s = new Session("c" + durable, durable, store, 10, 100, dropped);
+      s.attach(outlet);
+      Message will = msg("will/a", QoS.AT_LEAST_ONCE);
+      s.deliver(will, QoS.AT_LEAST_ONCE);
+      store.completeAll();
+      int sent = outlet.ids.size();
+      s.onPuback(outlet.ids.get(sent - 1));
+      store.completeAll();
+      // the broker's own retry of the same publish (a will after a partial routing failure)
+      assertThat(s.deliver(will, QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+      store.completeAll();
+      assertThat(outlet.ids).as("durable=%s", durable).hasSize(sent);
+      // a retained message sent again for a new SUBSCRIBE goes out again
+      s.deliver(will.withRetain(true), QoS.AT_LEAST_ONCE);
+      store.completeAll();
+      assertThat(outlet.ids).as("durable=%s", durable).hasSize(sent + 1);
+    }
+  }
+
+  @Test
   void messagesGoOutInQueueOrder_evenWhenALaterOneIsStoredFirst() {
     Session s = new Session("c", true, store, 10, 100, dropped);
     s.attach(outlet);
