@@ -16,7 +16,7 @@ public final class ProcessCluster implements AutoCloseable {
   private final int[] clusterPorts;
   private final int[] mqttPorts;
   private final int[] httpPorts;
-  private final String members;
+  private String members;
   private final String[] extra;
   private Process haproxy;
   public int lbPort;
@@ -26,25 +26,35 @@ public final class ProcessCluster implements AutoCloseable {
     clusterPorts = new int[size];
     mqttPorts = new int[size];
     httpPorts = new int[size];
-    List<String> m = new ArrayList<>();
-    for (int i = 0; i < size; i++) {
-      clusterPorts[i] = TestCluster.freePort();
-      mqttPorts[i] = TestCluster.freePort();
-      httpPorts[i] = TestCluster.freePort();
-      m.add("127.0.0.1:" + clusterPorts[i]);
-    }
-    members = String.join(",", m);
     extra = extraArgs;
-    try {
+    // ports are probed free, then bound by the nodes a moment later: another process (a node's
+    // own ephemeral event-bus port) can take one in between; then the cluster starts again on new
+    // ports (at most 3 times), and any other failure is reported at once
+    for (int attempt = 1; ; attempt++) {
+      List<String> m = new ArrayList<>();
       for (int i = 0; i < size; i++) {
-        nodes[i] = launch(i);
+        clusterPorts[i] = TestCluster.freePort();
+        mqttPorts[i] = TestCluster.freePort();
+        httpPorts[i] = TestCluster.freePort();
+        m.add("127.0.0.1:" + clusterPorts[i]);
       }
-      for (BrokerProcess n : nodes) {
-        n.awaitReady();
+      members = String.join(",", m);
+      try {
+        for (int i = 0; i < size; i++) {
+          nodes[i] = launch(i);
+        }
+        for (BrokerProcess n : nodes) {
+          n.awaitReady();
+        }
+        return;
+      } catch (Exception | Error e) {
+        close(); // no JVM left behind when one node does not come up
+        java.util.Arrays.fill(nodes, null);
+        if (attempt >= 3 || String.valueOf(e.getMessage()).indexOf("Address already in use") < 0) {
+          throw e;
+        }
+        System.out.println("cluster start: a port was taken meanwhile (" + attempt + "), starting again on new ports");
       }
-    } catch (Exception | Error e) {
-      close(); // no JVM left behind when one node does not come up
-      throw e;
     }
   }
 
