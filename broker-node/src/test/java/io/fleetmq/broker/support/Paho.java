@@ -77,6 +77,9 @@ public final class Paho {
 
   public static Client connect(int port, String clientId, MqttConnectOptions options) throws MqttException {
     MqttClient mqtt = new MqttClient("tcp://127.0.0.1:" + port, clientId, new MemoryPersistence());
+    // Paho waits for a CONNACK (and any acknowledgement) forever unless told otherwise; a client
+    // gives up after 30 s, so a test fails on what it checks rather than hanging
+    mqtt.setTimeToWait(30_000);
     Client c = new Client(mqtt);
     mqtt.setCallback(new MqttCallback() {
       @Override
