@@ -121,7 +121,7 @@ public final class SessionHome {
     return store.record(clientId).compose(r -> {
       Session local = registry.get(clientId);
       if (r == null || r.ended() || !r.ownerNode().equals(nodeId) || connecting.containsKey(clientId)
-          || local != null && !local.discarded() && local.epoch() == r.epoch()) {
+          || heldAt(local, r.epoch())) {
         return Future.succeededFuture();
       }
       return store.adopt(clientId, nodeId, r.epoch()).compose(claim -> {
@@ -155,13 +155,17 @@ public final class SessionHome {
     });
   }
 
+  /** Whether this node's copy (or null) holds the session under the record's epoch. */
+  private static boolean heldAt(Session local, long epoch) {
+    return local != null && !local.discarded() && local.epoch() == epoch;
+  }
+
   /** {@link #settle} for every record that names this node but has no session here (the periodic pass). */
   public Future<Void> settleOwned() {
     return store.ownedBy(nodeId).compose(records -> {
       List<Future<Void>> settled = new ArrayList<>();
       for (SessionRecord r : records) {
-        Session local = registry.get(r.clientId());
-        if (local == null || local.discarded() || local.epoch() != r.epoch()) {
+        if (!heldAt(registry.get(r.clientId()), r.epoch())) {
           settled.add(settle(r.clientId(), SETTLE_ATTEMPTS - 1));
         }
       }
@@ -182,7 +186,7 @@ public final class SessionHome {
         // the claim took the will of a connection that never closed cleanly (its node died, or it is
         // being taken over): published here, exactly once, since its old owner can no longer take it
         log.info("client={} event=will.taken_by_claim from={} orphaned={}", clientId, prevOwner, orphaned);
-        publishTakenWill(clientId, prev.will(), 0, java.util.concurrent.ConcurrentHashMap.newKeySet());
+        publishTakenWill(clientId, prev.will());
       }
       if (durable && local != null && local.durable() && !local.discarded() && !remote) {
         local.epoch(epoch);
@@ -237,6 +241,10 @@ public final class SessionHome {
    * (a dead node's routes). A retry goes only to the targets an earlier attempt did not reach
    * ({@link Router#publishOnce}), so each subscriber gets the will once.
    */
+  private void publishTakenWill(String clientId, Message will) {
+    publishTakenWill(clientId, will, 0, ConcurrentHashMap.newKeySet());
+  }
+
   private void publishTakenWill(String clientId, Message will, int attempt, java.util.Set<String> reached) {
     io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
     router.publishOnce(will, reached).onSuccess(v -> log.debug("client={} event=will.published topic={}", clientId, will.topic()))
@@ -439,7 +447,7 @@ public final class SessionHome {
       boolean fromAlive = owners.isMember(fromNode);
       // the adoption took the will of a connection that never closed cleanly: published once, here
       if (prev.connected() && prev.will() != null) {
-        publishTakenWill(clientId, prev.will(), 0, java.util.concurrent.ConcurrentHashMap.newKeySet());
+        publishTakenWill(clientId, prev.will());
       }
       Future<Void> will = Future.succeededFuture();
       if (!prev.durable()) {

@@ -4,17 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
-import io.fleetmq.broker.retained.RetainedStore;
 import io.fleetmq.broker.session.Drops;
 import io.fleetmq.broker.session.Outlet;
 import io.fleetmq.broker.session.Session;
+import io.fleetmq.broker.support.LocalRouting;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,47 +26,7 @@ class PublishOnceTest {
   private final List<String> remoteCalls = new ArrayList<>();
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
 
-  private final RouteTable routes = new RouteTable() {
-    @Override
-    public Future<Void> addRoute(String filter) {
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public Future<Void> removeRoute(String filter) {
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public void remoteNodesFor(String topic, Consumer<String> nodeId) {
-      nodeId.accept("B");
-      nodeId.accept("C");
-    }
-
-    @Override
-    public Future<Set<String>> routedHere() {
-      return Future.succeededFuture(Set.of());
-    }
-
-    @Override
-    public long remoteRoutes() {
-      return 2;
-    }
-  };
-
-  private final RetainedStore retained = new RetainedStore() {
-    @Override
-    public Future<Void> put(Message message) {
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public Future<List<Message>> match(String filter) {
-      return Future.succeededFuture(List.of());
-    }
-  };
-
-  private final Router router = new Router(routes, retained, (node, m) -> {
+  private final Router router = new Router(new LocalRouting.Routes("B", "C"), LocalRouting.NO_RETAINED, (node, m) -> {
     remoteCalls.add(node);
     return failing.contains(node) ? Future.failedFuture("node " + node + " timed out") : Future.succeededFuture();
   });

@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
-import io.fleetmq.broker.retained.RetainedStore;
-import io.fleetmq.broker.routing.RouteTable;
 import io.fleetmq.broker.routing.Router;
+import io.fleetmq.broker.support.LocalRouting;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,47 +26,8 @@ class SettleTest {
   private final AtomicLong clock = new AtomicLong(1_000);
   private final InMemorySessionStore storeA = new InMemorySessionStore("A", clock::get);
   private final InMemorySessionStore storeB = storeA.asNode("B");
-  private final Set<String> routedHere = new java.util.HashSet<>();
-
-  private final RouteTable routes = new RouteTable() {
-    @Override
-    public Future<Void> addRoute(String filter) {
-      routedHere.add(filter);
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public Future<Void> removeRoute(String filter) {
-      routedHere.remove(filter);
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public void remoteNodesFor(String topic, Consumer<String> nodeId) {
-    }
-
-    @Override
-    public Future<Set<String>> routedHere() {
-      return Future.succeededFuture(Set.copyOf(routedHere));
-    }
-
-    @Override
-    public long remoteRoutes() {
-      return 0;
-    }
-  };
-
-  private final RetainedStore retained = new RetainedStore() {
-    @Override
-    public Future<Void> put(Message message) {
-      return Future.succeededFuture();
-    }
-
-    @Override
-    public Future<List<Message>> match(String filter) {
-      return Future.succeededFuture(List.of());
-    }
-  };
+  private final LocalRouting.Routes routes = new LocalRouting.Routes();
+  private final Set<String> routedHere = routes.routedHere;
 
   private final SessionOwners alone = new SessionOwners() {
     @Override
@@ -97,7 +56,7 @@ class SettleTest {
     }
   };
 
-  private final Router router = new Router(routes, retained, (node, m) -> Future.succeededFuture());
+  private final Router router = new Router(routes, LocalRouting.NO_RETAINED, (node, m) -> Future.succeededFuture());
   private final SessionHome home = new SessionHome("A", new SessionRegistry(), router, storeA, alone, 10, 100,
       new Drops());
 
