@@ -30,7 +30,9 @@ class ClusterSessionTest {
 
   @BeforeAll
   static void start() {
-    cluster = new TestCluster(3);
+    // queues large enough that the racing test's publisher (as fast as the durable path allows)
+    // never fills a session's queue: the races are under test here, not max-queued-messages drops
+    cluster = new TestCluster(3, "max-queued-messages", "1000000");
   }
 
   @AfterAll
