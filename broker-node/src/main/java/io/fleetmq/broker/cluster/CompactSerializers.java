@@ -38,7 +38,16 @@ final class CompactSerializers {
         new io.fleetmq.broker.session.SessionRecord("c", "n", 1, true,
             java.util.Map.of("t", io.fleetmq.broker.message.QoS.AT_LEAST_ONCE), 0, m),
         new RouteNodes(java.util.Map.of("n", 1L), java.util.Map.of("o", 1L)),
-        new io.fleetmq.broker.session.InboundQos2("c", 1, 1, false, 1));
+        new io.fleetmq.broker.session.InboundQos2("c", 1, 1, false, 1),
+        sampleQueue(m));
+  }
+
+  private static SessionQueue sampleQueue(io.fleetmq.broker.message.Message m) {
+    SessionQueue q = new SessionQueue();
+    q.apply(java.util.List.of(SessionQueue.Op.put(new io.fleetmq.broker.session.QueuedMessage("c", 1, m,
+        io.fleetmq.broker.message.QoS.EXACTLY_ONCE, 1, io.fleetmq.broker.session.QueuedMessage.Phase.QUEUED, 1)),
+        SessionQueue.Op.complete(1, m.id())), 0, 1);
+    return q;
   }
 
   static void register(SerializationConfig config) {
@@ -47,7 +56,8 @@ final class CompactSerializers {
         .addSerializer(new QueuedMessageSerializer())
         .addSerializer(new SessionRecordSerializer())
         .addSerializer(new RouteNodesSerializer())
-        .addSerializer(new InboundQos2Serializer());
+        .addSerializer(new InboundQos2Serializer())
+        .addSerializer(new SessionQueueSerializer());
   }
 
   static final class MessageSerializer implements CompactSerializer<Message> {
@@ -216,6 +226,46 @@ final class CompactSerializers {
     @Override
     public Class<InboundQos2> getCompactClass() {
       return InboundQos2.class;
+    }
+  }
+
+  static final class SessionQueueSerializer implements CompactSerializer<SessionQueue> {
+    @Override
+    public SessionQueue read(CompactReader in) {
+      SessionQueue q = new SessionQueue();
+      for (QueuedMessage m : in.readArrayOfCompact("messages", QueuedMessage.class)) {
+        q.messages.put(m.message().id(), m);
+      }
+      long[] ids = in.readArrayOfInt64("doneIds");
+      long[] until = in.readArrayOfInt64("doneUntil");
+      for (int i = 0; i < ids.length; i++) {
+        q.doneUntil.put(ids[i], until[i]);
+      }
+      return q;
+    }
+
+    @Override
+    public void write(CompactWriter out, SessionQueue q) {
+      out.writeArrayOfCompact("messages", q.messages.values().toArray(QueuedMessage[]::new));
+      long[] ids = new long[q.doneUntil.size()];
+      long[] until = new long[ids.length];
+      int i = 0;
+      for (Map.Entry<Long, Long> e : q.doneUntil.entrySet()) {
+        ids[i] = e.getKey();
+        until[i++] = e.getValue();
+      }
+      out.writeArrayOfInt64("doneIds", ids);
+      out.writeArrayOfInt64("doneUntil", until);
+    }
+
+    @Override
+    public String getTypeName() {
+      return "fleetmq.SessionQueue";
+    }
+
+    @Override
+    public Class<SessionQueue> getCompactClass() {
+      return SessionQueue.class;
     }
   }
 }

@@ -22,20 +22,24 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Durable sessions in Hazelcast: {@code broker.sessions} (one record per client id, or its
- * tombstone), the per-session queue {@code broker.session-queue} keyed {@code messageId@clientId}
- * and inbound QoS 2 state {@code broker.inbound-qos2} keyed {@code packetId@clientId}, so a
- * session's entries share a partition. Every write is a single-key entry processor (never a
- * batched multi-key call, which does not wait for backups) applying {@link StoreRules}; it
- * completes once its synchronous backup has, and fails rather than succeed on an indeterminate
- * backup ({@code hazelcast.operation.fail.on.indeterminate.state}). Ownership checks of one claim
- * are group-committed: one read answers every check that arrived before it was issued.
+ * tombstone), the session's queue {@code broker.session-queue} (one {@link SessionQueue} per
+ * client id, held as an object) and inbound QoS 2 state {@code broker.inbound-qos2} keyed
+ * {@code packetId@clientId}, so a session's entries share a partition. Every write is a single-key
+ * entry processor (never a batched multi-key call, which does not wait for backups) applying
+ * {@link StoreRules}; it completes once its synchronous backup has, and fails rather than succeed
+ * on an indeterminate backup ({@code hazelcast.operation.fail.on.indeterminate.state}).
+ *
+ * <p>Two group commits keep the number of operations per message low under load. Queue writes of
+ * one session go through its {@link Lane}: at most one batch per session in flight, and every
+ * write that arrives meanwhile joins the next one, applied in arrival order. Ownership checks of
+ * one claim: one read answers every check that arrived before it was issued.
  */
 public final class HazelcastSessionStore implements SessionStore {
 
   private final Vertx vertx;
   private final String node;
   private final IMap<String, SessionRecord> sessions;
-  private final IMap<String, QueuedMessage> queue;
+  private final IMap<String, SessionQueue> queue;
   private final IMap<String, InboundQos2> inbound;
   private final long doneTtlSeconds;
   private final OperationTimer timer;
@@ -140,36 +144,107 @@ public final class HazelcastSessionStore implements SessionStore {
 
   @Override
   public Future<Void> clearMessages(String clientId, long belowEpoch) {
-    // one partition (the client id's), one operation each, with its backups
-    return vertx.executeBlocking(() -> {
-      queue.executeOnEntries(new Processors.ClearBelow<>(clientId, belowEpoch),
-          Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)));
+    // the queue: one entry, in the lane's order; inbound QoS 2: one partition (the client id's),
+    // one operation, with its backups
+    return this.<Object[]>enqueue(clientId, SessionQueue.Op.clear(belowEpoch)).compose(r -> vertx.executeBlocking(() -> {
       inbound.executeOnEntries(new Processors.ClearBelow<>(clientId, belowEpoch),
           Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)));
       return null;
-    }, false);
-  }
-
-  private static String queueKey(QueuedMessage m) {
-    return Maps.sessionKey(m.message().id(), m.clientId());
+    }, false));
   }
 
   @Override
   public Future<StoreRules.Put> put(QueuedMessage message) {
-    return timer.time("queue.write", retrying(() -> queue.submitToKey(queueKey(message), new Processors.PutQueued(message))))
-        .map(result -> new StoreRules.Put(StoreRules.PutOutcome.valueOf((String) result.get(0)), null,
-            (QueuedMessage) result.get(1)));
+    return timer.time("queue.write", this.<Object[]>enqueue(message.clientId(), SessionQueue.Op.put(message))
+        .map(r -> new StoreRules.Put(StoreRules.PutOutcome.valueOf((String) r[0]), null, (QueuedMessage) r[1])));
   }
 
   @Override
   public Future<Boolean> update(QueuedMessage message) {
-    return retrying(() -> queue.submitToKey(queueKey(message), new Processors.UpdateQueued(message)));
+    return this.<Object[]>enqueue(message.clientId(), SessionQueue.Op.update(message)).map(r -> (Boolean) r[0]);
   }
 
   @Override
   public Future<Boolean> complete(String clientId, long epoch, long messageId) {
-    return timer.time("queue.remove", retrying(() -> queue.submitToKey(Maps.sessionKey(messageId, clientId),
-        new Processors.CompleteQueued(epoch, doneTtlSeconds))));
+    return timer.time("queue.remove", this.<Object[]>enqueue(clientId, SessionQueue.Op.complete(epoch, messageId))
+        .map(r -> (Boolean) r[0]));
+  }
+
+  /** Most writes in one batch: bounds one entry processor (and its backup) however deep the backlog. */
+  static final int MAX_BATCH = 256;
+
+  /** One queued write, answered on the context it was issued on. */
+  private record Pending(SessionQueue.Op op, Promise<Object[]> done, Context ctx) {
+  }
+
+  /** The queue writes of one session: the batch in flight (at most one) and those waiting for the next. */
+  private static final class Lane {
+    final List<Pending> waiting = new ArrayList<>();
+    boolean busy;
+  }
+
+  private final Map<String, Lane> lanes = new HashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Queue batches issued since start (tests). */
+  long batchesIssued() {
+    return batches.get();
+  }
+
+  private <T> Future<T> enqueue(String clientId, SessionQueue.Op op) {
+    Promise<Object[]> done = Promise.promise();
+    boolean issue;
+    synchronized (lanes) {
+      Lane lane = lanes.computeIfAbsent(clientId, k -> new Lane());
+      lane.waiting.add(new Pending(op, done, vertx.getOrCreateContext()));
+      issue = !lane.busy;
+      lane.busy = true;
+    }
+    if (issue) {
+      flush(clientId, vertx.getOrCreateContext());
+    }
+    @SuppressWarnings("unchecked")
+    Future<T> f = (Future<T>) (Future<?>) done.future();
+    return f;
+  }
+
+  /** Issues the lane's next batch; when it completes, the next one, until the lane is empty. */
+  private void flush(String clientId, Context ctx) {
+    List<Pending> batch;
+    synchronized (lanes) {
+      Lane lane = lanes.get(clientId);
+      if (lane.waiting.isEmpty()) {
+        lane.busy = false;
+        lanes.remove(clientId);
+        return;
+      }
+      int n = Math.min(MAX_BATCH, lane.waiting.size());
+      batch = new ArrayList<>(lane.waiting.subList(0, n));
+      lane.waiting.subList(0, n).clear();
+    }
+    List<SessionQueue.Op> ops = new ArrayList<>(batch.size());
+    for (Pending p : batch) {
+      ops.add(p.op());
+    }
+    long now = System.currentTimeMillis();
+    batches.incrementAndGet();
+    // idempotent as a whole: each op's rule gives the same result when applied twice
+    Future<List<Object>> write = retrying(() -> queue.submitToKey(clientId,
+        new Processors.QueueBatch(ops, now, doneTtlSeconds * 1000)));
+    write.onComplete(ar -> {
+      for (int i = 0; i < batch.size(); i++) {
+        Pending p = batch.get(i);
+        io.vertx.core.AsyncResult<Object[]> result = ar.succeeded()
+            ? Future.succeededFuture(new Object[] {ar.result().get(2 * i), ar.result().get(2 * i + 1)})
+            : Future.failedFuture(ar.cause());
+        if (p.ctx() == Vertx.currentContext()) {
+          p.done().handle(result);
+        } else {
+          p.ctx().runOnContext(v -> p.done().handle(result));
+        }
+      }
+      flush(clientId, ctx);
+    });
   }
 
   /**
@@ -229,15 +304,7 @@ public final class HazelcastSessionStore implements SessionStore {
 
   @Override
   public Future<List<QueuedMessage>> loadQueue(String clientId) {
-    return vertx.executeBlocking(() -> {
-      List<QueuedMessage> out = new ArrayList<>();
-      for (QueuedMessage q : queue.values(Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)))) {
-        if (!q.isDone()) {
-          out.add(q);
-        }
-      }
-      return out;
-    }, false);
+    return resume(queue.submitToKey(clientId, new Processors.ReadQueue()));
   }
 
   @Override

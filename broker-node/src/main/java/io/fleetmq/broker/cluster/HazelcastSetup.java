@@ -129,7 +129,9 @@ public final class HazelcastSetup {
       if (map.getBackupCount() == 0 && map.getAsyncBackupCount() > 0) {
         throw new ConfigException("hazelcast-config: map " + name + " needs synchronous backups (backup-count)");
       }
-      map.setInMemoryFormat(InMemoryFormat.BINARY);
+      // a session's queue is one entry that batches change a little at a time: held as an object,
+      // a batch costs what it writes, not a copy of the whole queue
+      map.setInMemoryFormat(name.equals(Maps.QUEUE) ? InMemoryFormat.OBJECT : InMemoryFormat.BINARY);
     }
     CompactSerializers.register(config.getSerializationConfig());
     config.getSerializationConfig().addDataSerializableFactory(Processors.FACTORY_ID, Processors.factory());

@@ -43,9 +43,8 @@ final class Processors {
       case ReleaseSession.ID -> new ReleaseSession();
       case AdoptSession.ID -> new AdoptSession();
       case TakeWill.ID -> new TakeWill();
-      case PutQueued.ID -> new PutQueued();
-      case UpdateQueued.ID -> new UpdateQueued();
-      case CompleteQueued.ID -> new CompleteQueued();
+      case QueueBatch.ID -> new QueueBatch();
+      case ReadQueue.ID -> new ReadQueue();
       case ClearBelow.ID -> new ClearBelow<>();
       case BindInbound.ID -> new BindInbound();
       case ChangeInbound.ID -> new ChangeInbound();
@@ -505,29 +504,53 @@ final class Processors {
     }
   }
 
-  /** Stores a queue entry once per message id, fenced by epoch (see {@link StoreRules#put}). */
-  static final class PutQueued extends Base<String, QueuedMessage, List<Object>> {
-    static final int ID = 11;
-    QueuedMessage message;
+  /**
+   * A batch of writes to one session's queue (see {@link SessionQueue#apply}), applied atomically
+   * on the session's partition and then, the same batch with the same {@code now}, on the backup.
+   * Returns two elements per op: its result (a {@link StoreRules.PutOutcome} name for PUT, a Boolean
+   * for UPDATE and COMPLETE, an Integer for CLEAR) and, for PUT, the entry it found (or null).
+   */
+  static final class QueueBatch extends Base<String, SessionQueue, List<Object>> {
+    static final int ID = 17;
+    List<SessionQueue.Op> ops;
+    long now;
+    long doneTtlMillis;
 
-    PutQueued() {
+    QueueBatch() {
     }
 
-    PutQueued(QueuedMessage message) {
-      this.message = message;
+    QueueBatch(List<SessionQueue.Op> ops, long now, long doneTtlMillis) {
+      this.ops = ops;
+      this.now = now;
+      this.doneTtlMillis = doneTtlMillis;
     }
 
-    /** Returns [outcome name, the entry found (null when none)]. */
     @Override
-    public List<Object> process(Map.Entry<String, QueuedMessage> entry) {
-      StoreRules.Put put = StoreRules.put(entry.getValue(), message);
-      if (put.store() != null) {
-        entry.setValue(put.store());
+    public List<Object> process(Map.Entry<String, SessionQueue> entry) {
+      SessionQueue q = entry.getValue();
+      if (q == null) {
+        q = new SessionQueue();
       }
-      List<Object> result = new ArrayList<>(2);
-      result.add(put.outcome().name());
-      result.add(put.found());
-      return result;
+      List<Object> results = q.apply(ops, now, doneTtlMillis);
+      List<Object> out = new ArrayList<>(2 * results.size());
+      boolean accepted = false;
+      for (Object r : results) {
+        if (r instanceof StoreRules.Put put) {
+          out.add(put.outcome().name());
+          out.add(put.found());
+          accepted |= put.outcome() != StoreRules.PutOutcome.STALE;
+        } else {
+          out.add(r);
+          out.add(null);
+          accepted |= !Boolean.FALSE.equals(r);
+        }
+      }
+      // written (so it waits for the backup) whenever anything was accepted, also when nothing
+      // changed: a retry of a write that failed as indeterminate confirms the backup this time
+      if (accepted) {
+        entry.setValue(q.isEmpty() ? null : q);
+      }
+      return out;
     }
 
     @Override
@@ -537,35 +560,40 @@ final class Processors {
 
     @Override
     public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeObject(message);
+      out.writeLong(now);
+      out.writeLong(doneTtlMillis);
+      out.writeInt(ops.size());
+      for (SessionQueue.Op op : ops) {
+        out.writeByte(op.kind().ordinal());
+        out.writeObject(op.message());
+        out.writeLong(op.epoch());
+        out.writeLong(op.id());
+      }
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
-      message = in.readObject();
+      now = in.readLong();
+      doneTtlMillis = in.readLong();
+      int n = in.readInt();
+      ops = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        SessionQueue.Kind kind = SessionQueue.Kind.values()[in.readByte()];
+        QueuedMessage m = in.readObject();
+        ops.add(new SessionQueue.Op(kind, m, in.readLong(), in.readLong()));
+      }
     }
   }
 
-  /** Stores a packet id or phase change, fenced by epoch. */
-  static final class UpdateQueued extends Base<String, QueuedMessage, Boolean> {
-    static final int ID = 12;
-    QueuedMessage message;
-
-    UpdateQueued() {
-    }
-
-    UpdateQueued(QueuedMessage message) {
-      this.message = message;
-    }
+  /** A copy of the messages a session still has to deliver (read-only: no lock, no backup). */
+  static final class ReadQueue extends Base<String, SessionQueue, List<QueuedMessage>>
+      implements com.hazelcast.core.ReadOnly {
+    static final int ID = 18;
 
     @Override
-    public Boolean process(Map.Entry<String, QueuedMessage> entry) {
-      QueuedMessage next = StoreRules.update(entry.getValue(), message);
-      if (next == null) {
-        return false;
-      }
-      entry.setValue(next);
-      return true;
+    public List<QueuedMessage> process(Map.Entry<String, SessionQueue> entry) {
+      SessionQueue q = entry.getValue();
+      return q == null ? new ArrayList<>() : q.undelivered();
     }
 
     @Override
@@ -574,61 +602,15 @@ final class Processors {
     }
 
     @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeObject(message);
+    public void writeData(ObjectDataOutput out) {
     }
 
     @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      message = in.readObject();
+    public void readData(ObjectDataInput in) {
     }
   }
 
-  /** The client completed a delivery: deleted (QoS 1) or remembered as done (QoS 2, with a time to live). */
-  static final class CompleteQueued extends Base<String, QueuedMessage, Boolean> {
-    static final int ID = 13;
-    long epoch;
-    long doneTtlSeconds;
-
-    CompleteQueued() {
-    }
-
-    CompleteQueued(long epoch, long doneTtlSeconds) {
-      this.epoch = epoch;
-      this.doneTtlSeconds = doneTtlSeconds;
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public Boolean process(Map.Entry<String, QueuedMessage> entry) {
-      StoreRules.Complete c = StoreRules.complete(entry.getValue(), epoch);
-      if (c.store() != null) {
-        ((ExtendedMapEntry<String, QueuedMessage>) entry).setValue(c.store(), doneTtlSeconds, TimeUnit.SECONDS);
-      } else if (c.delete()) {
-        entry.setValue(null);
-      }
-      return c.accepted();
-    }
-
-    @Override
-    public int getClassId() {
-      return ID;
-    }
-
-    @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeLong(epoch);
-      out.writeLong(doneTtlSeconds);
-    }
-
-    @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      epoch = in.readLong();
-      doneTtlSeconds = in.readLong();
-    }
-  }
-
-  /** Deletes the queue or inbound entries of one session written under an epoch below a bound. */
+  /** Deletes the inbound QoS 2 entries of one session written under an epoch below a bound. */
   static final class ClearBelow<V> extends Base<String, V, Boolean> {
     static final int ID = 14;
     String clientId;

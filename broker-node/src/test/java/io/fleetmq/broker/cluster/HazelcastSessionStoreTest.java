@@ -107,4 +107,30 @@ class HazelcastSessionStoreTest {
     assertThat(await(store.loadQueue(neighbour))).hasSize(1);
     assertThat(await(store.bindInbound("victim", clean, 7, 2)).messageId()).as("cleared").isEqualTo(2);
   }
+
+  @Test
+  void writesOfOneSession_issuedTogether_shareBatches_andAreAllStored_asTheyReadBack() {
+    long e = await(store.claim("hz-batch", true, null)).epoch();
+    java.util.List<io.vertx.core.Future<StoreRules.Put>> puts = new java.util.ArrayList<>();
+    long batchesBefore = store.batchesIssued();
+    for (int i = 1; i <= 600; i++) {
+      Message m = new Message(node.cluster().newMessageId(), "t", new byte[] {(byte) i}, QoS.EXACTLY_ONCE, false, "p");
+      puts.add(store.put(new QueuedMessage("hz-batch", i, m, QoS.EXACTLY_ONCE, 0, Phase.QUEUED, e)));
+    }
+    await(io.vertx.core.Future.all(puts));
+    assertThat(puts).allSatisfy(f -> assertThat(f.result().outcome()).isEqualTo(StoreRules.PutOutcome.STORED));
+    assertThat(store.batchesIssued() - batchesBefore).as("batches for 600 writes").isLessThan(600).isGreaterThan(2);
+    java.util.List<QueuedMessage> back = await(store.loadQueue("hz-batch"));
+    assertThat(back).hasSize(600);
+    assertThat(back).extracting(QueuedMessage::seq).doesNotHaveDuplicates();
+    // what the map holds is a serialized copy (what a backup or a migration carries)
+    SessionQueue raw = (SessionQueue) hz.getMap(Maps.QUEUE).get("hz-batch");
+    assertThat(raw.undelivered()).hasSize(600);
+    assertThat(raw.undelivered().get(599).message().payload()).containsExactly((byte) 600);
+    await(store.complete("hz-batch", e, raw.undelivered().get(0).message().id()));
+    SessionQueue after = (SessionQueue) hz.getMap(Maps.QUEUE).get("hz-batch");
+    assertThat(after.undelivered()).hasSize(599);
+    assertThat(after.doneUntil).hasSize(1);
+    assertThat(after.messages.get(raw.undelivered().get(0).message().id()).isDone()).isTrue();
+  }
 }
