@@ -48,6 +48,7 @@ public final class Broker {
   private String listenerDeployment;
   private int mqttPort;
   private long expiryTimer = -1;
+  private long stallTimer = -1;
   private long sysTimer = -1;
   private long reconcileTimer = -1;
 
@@ -87,6 +88,7 @@ public final class Broker {
         .onSuccess(v -> {
           long sweep = Math.max(250, Math.min(60_000, config.sessionExpirySeconds() * 1000 / 4));
           expiryTimer = vertx.setPeriodic(sweep, t -> expireSessions());
+          stallTimer = vertx.setPeriodic(STALL_CHECK_MILLIS, t -> checkStalled());
           io.fleetmq.broker.metrics.SysTopics sys = new io.fleetmq.broker.metrics.SysTopics(node.nodeId(), services,
               router, node::reportStats, node::oldestMember);
           sysTimer = vertx.setPeriodic(config.sysIntervalSeconds() * 1000L, t -> sys.publish()
@@ -179,6 +181,18 @@ public final class Broker {
       return probe.getLocalPort();
     } catch (java.io.IOException e) {
       throw new IllegalStateException("no free port on " + host, e);
+    }
+  }
+
+  static final long STALL_CHECK_MILLIS = 10_000;
+
+  /** Logs every connected session that has had work and made no progress for a check period. */
+  private void checkStalled() {
+    for (Session s : services.registry().all()) {
+      String why = s.stalled();
+      if (why != null) {
+        log.warn("client={} event=session.stalled seconds={} {}", s.clientId(), STALL_CHECK_MILLIS / 1000, why);
+      }
     }
   }
 
@@ -294,6 +308,9 @@ public final class Broker {
       return management == null ? Future.succeededFuture() : management.close();
     }
     Vertx vertx = cluster.vertx();
+    if (stallTimer >= 0) {
+      vertx.cancelTimer(stallTimer);
+    }
     if (expiryTimer >= 0) {
       vertx.cancelTimer(expiryTimer);
     }

@@ -3,6 +3,7 @@ package io.fleetmq.broker.protocol;
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.message.Topics;
+import io.fleetmq.broker.session.InboundQos2;
 import io.fleetmq.broker.session.Outlet;
 import io.fleetmq.broker.session.Session;
 import io.fleetmq.broker.session.SessionHome;
@@ -207,6 +208,9 @@ final class ClientConnection implements Outlet {
     return session;
   }
 
+  /** Completes when the latest inbound QoS 2 PUBLISH has been routed (its turn; see onPublish). */
+  private Future<Void> qos2Turn = Future.succeededFuture();
+
   private void onPublish(MqttPublishMessage msg) {
     String topic = msg.topicName();
     String bad = Topics.invalidTopicName(topic);
@@ -236,10 +240,28 @@ final class ClientConnection implements Outlet {
         // the message id is bound to the packet id before routing, so a re-send (after a failure
         // or a reconnect) is routed under the same id and each session takes it once; PUBREC only
         // once routing completed, and a re-send after that is only acknowledged [MQTT-4.3.3-2]
+        //
+        // Routing starts in the order the PUBLISHes arrived [MQTT-4.6.0-6], whatever order their
+        // bindings complete in (store callbacks come back on a pool of threads): each waits for
+        // the previous one's turn, which ends once that one's routing has been issued (routing
+        // enqueues its deliveries synchronously) or its binding failed.
         Session s = session;
-        Future<Void> routed = s.receiveQos2(packetId, id).compose(bound -> bound.routed()
-            ? Future.succeededFuture()
-            : services.router().publish(message.withId(bound.messageId())).compose(v -> s.routedQos2(packetId)));
+        Future<InboundQos2> bound = s.receiveQos2(packetId, id);
+        Future<Void> previous = qos2Turn;
+        io.vertx.core.Promise<Void> turn = io.vertx.core.Promise.promise();
+        qos2Turn = turn.future();
+        Future<Void> routed = Future.join(bound, previous).transform(ignored -> {
+          try {
+            if (bound.failed()) {
+              return Future.failedFuture(bound.cause());
+            }
+            return bound.result().routed() ? Future.succeededFuture()
+                : services.router().publish(message.withId(bound.result().messageId()))
+                    .compose(v -> s.routedQos2(packetId));
+          } finally {
+            turn.complete();
+          }
+        });
         acks.add(routed, () -> endpoint.publishReceived(packetId));
       }
     }

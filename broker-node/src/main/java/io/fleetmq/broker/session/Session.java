@@ -94,6 +94,9 @@ public final class Session {
   private final Set<Integer> usedPacketIds = new HashSet<>();
   private final Set<Future<Void>> outstanding = new HashSet<>();
   private int assignedInPending;
+  /** Sends and acknowledgements so far, and their count at the last {@link #stalled} check. */
+  private long progress;
+  private long progressAtCheck = -1;
 
   public Session(String clientId, boolean durable, SessionStore store, int maxInflight, int maxQueued,
                  Drops drops) {
@@ -277,6 +280,26 @@ public final class Session {
       log.warn("client={} event=session.fenced epoch={} write={}", clientId, epoch(), what);
       onFenced.accept(this);
     }
+  }
+
+  /**
+   * A connected session with messages to send or acknowledgements to wait for that made no
+   * progress (nothing sent, nothing acknowledged) since the previous call: what it waits for, for
+   * the log (a client that stopped acknowledging, or a store write that never completed); null
+   * otherwise.
+   */
+  public synchronized String stalled() {
+    boolean waiting = outlet != null && !discarded && (!pending.isEmpty() || !inflight.isEmpty());
+    boolean still = progress == progressAtCheck;
+    progressAtCheck = progress;
+    if (!waiting || !still) {
+      return null;
+    }
+    Outbound head = pending.peek();
+    return "pending=" + pending.size() + " inflight=" + inflight.size() + " window=" + maxInflight
+        + " assigned_in_pending=" + assignedInPending + " head_stored=" + (head != null && head.stored)
+        + " head_packet_id=" + (head == null ? 0 : head.packetId) + " store_writes=" + outstanding.size()
+        + " moved=" + moved;
   }
 
   /** Epoch millis of the last disconnect, 0 while connected or never connected. */
@@ -471,6 +494,7 @@ public final class Session {
       }
       pending.poll();
       assignedInPending--;
+      progress++;
       head.phase = Phase.PUBLISH_SENT;
       inflight.put(head.packetId, head);
       outlet.writePublish(head.message.topic(), head.message.payload(), head.qos, false, head.message.retain(),
@@ -592,6 +616,7 @@ public final class Session {
   }
 
   private void complete(Outbound o) {
+    progress++;
     inflight.remove(o.packetId);
     usedPacketIds.remove(o.packetId);
     byMessageId.remove(o.message.id(), o);

@@ -64,6 +64,12 @@ class TwoNodeClusterTest {
     }
   }
 
+  /** [MQTT-4.6.0-6] across nodes: the publisher on one node, its persistent subscriber on the other. */
+  @Test
+  void pipelinedPublishes_crossingNodes_arriveInTheOrderSent_atQos1And2() throws Exception {
+    io.fleetmq.broker.support.OrderCheck.pipelined(a.mqttPort(), b.mqttPort(), "xorder");
+  }
+
   @Test
   void aPublish_crossesOncePerNodeWithSubscribers_andNotToNodesWithout() throws Exception {
     try (Paho.Client s1 = Paho.connect(b.mqttPort(), "once-1", true);

@@ -121,6 +121,12 @@ class PublishSubscribeBehaviourTest {
     pub.disconnect().get(5, TimeUnit.SECONDS);
   }
 
+  /** [MQTT-4.6.0-6]: an ordered topic, also with 64 PUBLISHes in flight and persistent sessions on both sides. */
+  @Test
+  void pipelinedPublishes_reachTheSubscriberInTheOrderTheyWereSent_atQos1And2() throws Exception {
+    io.fleetmq.broker.support.OrderCheck.pipelined(port, port, "order");
+  }
+
   @Test
   void resentQos2Publish_isNotRoutedTwice() throws Exception {
     try (Paho.Client sub = Paho.connect(port, "dedup-sub", true);

@@ -230,6 +230,24 @@ class SessionTest {
   }
 
   @Test
+  void aConnectedSessionWhoseClientStopsAcknowledging_isReportedStalled_andOneThatProgressesIsNot() {
+    Session s = new Session("c", false, store, 2, 100, dropped);
+    assertThat(s.stalled()).as("nothing to do").isNull();
+    s.attach(outlet);
+    for (int i = 1; i <= 3; i++) {
+      s.deliver(msg("t/" + i, QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    }
+    assertThat(s.stalled()).as("first check: sent since the start").isNull();
+    assertThat(s.stalled()).as("no PUBACK since").contains("pending=1 inflight=2 window=2");
+    s.onPuback(1);
+    assertThat(s.stalled()).as("progressed").isNull();
+    s.onPuback(2);
+    s.onPuback(3);
+    s.stalled();
+    assertThat(s.stalled()).as("all acknowledged").isNull();
+  }
+
+  @Test
   void inflightWindow_holdsBackMessagesUntilAcknowledged() {
     Session s = new Session("c", false, store, 2, 100, dropped);
     s.attach(outlet);
