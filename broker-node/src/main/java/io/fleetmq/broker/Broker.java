@@ -231,7 +231,11 @@ public final class Broker {
    * this node without a session here (see {@link SessionHome#settle}).
    */
   private void reconcileDeparted() {
-    if (state.get() != State.READY && state.get() != State.STARTING || !reconciling.compareAndSet(false, true)) {
+    if (state.get() != State.READY && state.get() != State.STARTING) {
+      return;
+    }
+    checkQuorum();
+    if (!reconciling.compareAndSet(false, true)) {
       return;
     }
     ClusterNode node = cluster;
@@ -292,6 +296,31 @@ public final class Broker {
   }
 
   private static final long RECONCILE_MILLIS = 2000;
+
+  /** This node saw fewer members than min-cluster-size at the last check. */
+  private boolean minority;
+
+  /**
+   * A node below min-cluster-size (declared dead while it ran, or cut off) can write nothing, and
+   * the majority adopts its sessions: it lets go of all of them at once, so its clients reconnect
+   * to a node that can serve them, and once Hazelcast merges it back it holds no stale copy.
+   */
+  private void checkQuorum() {
+    if (config.quorum() <= 1 || cluster == null) {
+      return;
+    }
+    int members = cluster.memberCount();
+    boolean below = members < config.quorum();
+    if (below && !minority) {
+      minority = true;
+      int dropped = home.dropAll();
+      log.warn("event=node.minority members={} min_cluster_size={} sessions_let_go={}", members, config.quorum(),
+          dropped);
+    } else if (!below && minority) {
+      minority = false;
+      log.info("event=node.quorate members={} min_cluster_size={}", members, config.quorum());
+    }
+  }
 
   /**
    * Stops the node: readiness goes to 503, the MQTT listeners close (clients are disconnected;
@@ -374,6 +403,11 @@ public final class Broker {
 
   public State state() {
     return state.get();
+  }
+
+  /** Sessions held on this node. */
+  public int sessionCount() {
+    return services.registry().size();
   }
 
   public int mqttPort() {

@@ -73,6 +73,11 @@ public final class HazelcastSetup {
     // a write whose synchronous backup did not answer fails instead of succeeding after
     // hazelcast.operation.backup.timeout.millis: the broker acknowledges only what is stored twice
     config.setProperty(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE.getName(), "true");
+    // a member declared dead while it still ran (paused longer than member-timeout) forms a
+    // cluster of its own; Hazelcast merges it back after these delays (5 min and 2 min by
+    // default, during which that node serves nothing: it is below min-cluster-size)
+    config.setProperty(ClusterProperty.MERGE_FIRST_RUN_DELAY_SECONDS.getName(), String.valueOf(MERGE_DELAY_SECONDS));
+    config.setProperty(ClusterProperty.MERGE_NEXT_RUN_DELAY_SECONDS.getName(), String.valueOf(MERGE_DELAY_SECONDS));
 
     NetworkConfig net = config.getNetworkConfig();
     String ip = resolve(cfg.clusterHost(), "cluster-host");
@@ -131,12 +136,19 @@ public final class HazelcastSetup {
       }
       // a session's queue is one entry that batches change a little at a time: held as an object,
       // a batch costs what it writes, not a copy of the whole queue
+      // on a merge the smaller side's entries are discarded: with split-brain protection it could
+      // not write (so it holds nothing newer), and what it holds may be stale (sessions adopted,
+      // messages completed and removed on the larger side), which no put-if-absent may bring back
+      map.getMergePolicyConfig().setPolicy(com.hazelcast.spi.merge.DiscardMergePolicy.class.getName());
       map.setInMemoryFormat(name.equals(Maps.QUEUE) ? InMemoryFormat.OBJECT : InMemoryFormat.BINARY);
     }
     CompactSerializers.register(config.getSerializationConfig());
     config.getSerializationConfig().addDataSerializableFactory(Processors.FACTORY_ID, Processors.factory());
     return config;
   }
+
+  /** Seconds before Hazelcast first looks for a split cluster to merge with, and between looks. */
+  static final int MERGE_DELAY_SECONDS = 10;
 
   /** Hazelcast has no "any free port": probe one (port 0 in the broker's options). */
   private static int freePort(String ip) {

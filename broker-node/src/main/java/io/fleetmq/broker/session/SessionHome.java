@@ -340,6 +340,28 @@ public final class SessionHome {
     return local.quiesce().compose(v -> unrouted);
   }
 
+  /**
+   * Lets go of every session held here, without a store write: their connections are closed and
+   * they take nothing more. For a node that finds itself below min-cluster-size, where no write
+   * succeeds: the majority adopts these sessions (their records name this node, which is not a
+   * member there), and if they are still this node's once it is back in a quorate cluster,
+   * {@link #settleOwned} adopts them here again from the store. Returns how many it let go.
+   */
+  public int dropAll() {
+    int n = 0;
+    for (Session local : registry.all()) {
+      Outlet outlet = local.outlet();
+      if (outlet != null && local.detach(outlet)) {
+        outlet.disconnect();
+      }
+      local.moved();
+      registry.remove(local);
+      router.unsubscribeAll(local);
+      n++;
+    }
+    return n;
+  }
+
   /** Ends a session on this node for good (what it stored stays, for the store's owner to keep or clear). */
   public Future<Void> discard(Session session) {
     session.discard();

@@ -29,6 +29,18 @@ class SplitBrainProtectionTest {
   }
 
   @Test
+  void hazelcastLooksForASplitOffMemberEvery10s_andAMergeDiscardsTheSmallerSidesEntries() {
+    com.hazelcast.config.Config hz = HazelcastSetup.build(TestBroker.config());
+    com.hazelcast.spi.properties.HazelcastProperties p = new com.hazelcast.spi.properties.HazelcastProperties(hz);
+    assertThat(p.getSeconds(com.hazelcast.spi.properties.ClusterProperty.MERGE_FIRST_RUN_DELAY_SECONDS)).isEqualTo(10);
+    assertThat(p.getSeconds(com.hazelcast.spi.properties.ClusterProperty.MERGE_NEXT_RUN_DELAY_SECONDS)).isEqualTo(10);
+    for (String map : new String[] {Maps.SESSIONS, Maps.QUEUE, Maps.INBOUND, Maps.RETAINED, Maps.ROUTES}) {
+      assertThat(hz.getMapConfig(map).getMergePolicyConfig().getPolicy()).as(map)
+          .isEqualTo(com.hazelcast.spi.merge.DiscardMergePolicy.class.getName());
+    }
+  }
+
+  @Test
   void aNodeBelowTheQuorum_refusesDurableSessions_andIsNotReady() throws Exception {
     try (TestCluster c = new TestCluster(3, "http-port", "0")) {
       Broker last = c.node(2);
@@ -38,6 +50,8 @@ class SplitBrainProtectionTest {
       try (Paho.Client ok = Paho.connect(last.mqttPort(), "sbp-before", false)) {
         ok.mqtt.subscribe("sbp/#", 1); // served while 3 are members
       }
+      Paho.Client held = Paho.connect(last.mqttPort(), "sbp-held", false);
+      held.mqtt.subscribe("sbp/held", 1);
       TestBroker.stop(c.nodes.remove(0));
       TestBroker.stop(c.nodes.remove(0));
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -46,6 +60,14 @@ class SplitBrainProtectionTest {
       }
       assertThat(last.cluster().memberCount()).isEqualTo(1);
       assertThat(ready(last)).as("/health/ready below the quorum").isEqualTo(503);
+      // the node let go of its sessions: their clients go to a node that can serve them
+      deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+      while (held.mqtt.isConnected() && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      assertThat(held.mqtt.isConnected()).as("a client of the node below the quorum is disconnected").isFalse();
+      assertThat(last.sessionCount()).isZero();
+      held.close();
       assertThatThrownBy(() -> Paho.connect(last.mqttPort(), "sbp-after", false).close())
           .as("a durable CONNECT alone: its claim is refused by split-brain protection")
           .isInstanceOf(MqttException.class);

@@ -20,6 +20,12 @@ import java.util.concurrent.TimeUnit;
 public final class FaultRunner {
 
   /** What a run does; {@link #fromSystemProperties} reads the fault.* properties. */
+  /**
+   * Seconds the cluster has to reach the offered rate after publishing starts: three fresh JVMs
+   * compiling their hot paths on 2 cores took 12–16 s at 500 msg/s (seeds 7 and 100).
+   */
+  static final int WARMUP_SECONDS = 25;
+
   public record Config(int seconds, int faults, double rate, List<FaultKind> kinds, int publishersPerQos,
                        int subscribersPerQos, int qos0Pairs, double qos0Rate, int finalWaitSeconds, int memberTimeout,
                        int clusterTimeout, int drainPeriod, int recoverySeconds, double share, int maxInFlight) {
@@ -93,10 +99,10 @@ public final class FaultRunner {
     int maxSeconds = cfg.seconds() + cfg.faults() * 400 + cfg.finalWaitSeconds() + 600;
     int windows = Liveness.windowsFor(cfg.maxInFlight(), cfg.rate() / (2.0 * cfg.publishersPerQos()));
     Liveness live = new Liveness(origin, cfg.rate(), cfg.share(), TimeUnit.SECONDS.toNanos(cfg.recoverySeconds()),
-        maxSeconds, windows);
+        maxSeconds, windows).warmup(TimeUnit.SECONDS.toNanos(WARMUP_SECONDS));
     log("liveness: " + (int) (cfg.share() * 100) + "% of " + (long) cfg.rate() + " msg/s in " + windows
         + " consecutive seconds (longer than a backlog of full in-flight windows lasts), within "
-        + cfg.recoverySeconds() + " s of each fault's end");
+        + cfg.recoverySeconds() + " s of each fault's end (" + WARMUP_SECONDS + " s of the start of publishing)");
     Times t = new Times();
     Clients clients = new Clients(ledger, live, this::log);
     ProcessTarget target = null;

@@ -262,6 +262,25 @@ class LedgerTest {
   }
 
   @Test
+  void liveness_theStartOfPublishingHasTheWarmupLimit_faultsTheRecoveryLimit() {
+    long origin = 0;
+    for (long warmup : new long[] {15 * S, 25 * S}) {
+      Liveness live = new Liveness(origin, 100, 0.9, 15 * S, 120).warmup(warmup);
+      for (int s = 20; s < 50; s++) { // the rate is reached 20 s after publishing starts
+        for (int i = 0; i < 100; i++) {
+          live.acked(origin + s * S + i * (S / 100));
+        }
+      }
+      Liveness.Result r = live.analyse(origin, origin + 50 * S, origin + 50 * S);
+      if (warmup == 15 * S) {
+        assertThat(r.failures).anyMatch(f -> f.contains("within 15 s after start of publishing"));
+      } else {
+        assertThat(r.failures).isEmpty();
+      }
+    }
+  }
+
+  @Test
   void liveness_aBrokerThatAcksNothing_fails() {
     long origin = 5 * S;
     Liveness live = new Liveness(origin, 500, 0.9, 15 * S, 120);

@@ -36,6 +36,8 @@ public final class Liveness {
   private final double offeredPerSecond;
   private final double share;
   private final long limit;
+  /** The limit for the start of publishing: the brokers' JIT warm-up is not a recovery. */
+  private long warmup;
   private final AtomicLongArray buckets;
   private final Map<String, Client> clients = new ConcurrentHashMap<>();
   private final List<Window> faults = new ArrayList<>();
@@ -59,6 +61,7 @@ public final class Liveness {
     this.offeredPerSecond = offeredPerSecond;
     this.share = share;
     this.limit = limitNanos;
+    this.warmup = limitNanos;
     this.buckets = new AtomicLongArray((int) (maxSeconds * (TimeUnit.SECONDS.toNanos(1) / BUCKET)) + 1);
   }
 
@@ -94,6 +97,12 @@ public final class Liveness {
     if (c != null) {
       c.retire(nanos);
     }
+  }
+
+  /** Sets the limit for reaching the offered rate after publishing starts (default: the fault limit). */
+  public Liveness warmup(long nanos) {
+    this.warmup = nanos;
+    return this;
   }
 
   /** How long after a fault's end its recovery is decided: the limit plus the windows. */
@@ -158,17 +167,18 @@ public final class Liveness {
       all.addAll(faults);
     }
     for (Window w : all) {
-      long at = recoveredAt(w.end, Math.min(stop, w.end + limit + windows * TimeUnit.SECONDS.toNanos(1)));
+      long wLimit = w == all.get(0) ? warmup : limit;
+      long at = recoveredAt(w.end, Math.min(stop, w.end + wLimit + windows * TimeUnit.SECONDS.toNanos(1)));
       if (at < 0) {
         r.failures.add(String.format("throughput not back to %.0f%% of %.0f msg/s within %d s after %s (ended at +%.1f s)%s",
-            share * 100, offeredPerSecond, TimeUnit.NANOSECONDS.toSeconds(limit), w.name, rel(w.end),
+            share * 100, offeredPerSecond, TimeUnit.NANOSECONDS.toSeconds(wLimit), w.name, rel(w.end),
             w.start == publishingFrom && w.end == publishingFrom
                 ? ": the cluster does not carry the offered rate even before any fault (a lower fault.rate for this machine?)"
                 : ""));
         r.recovery.put(w.name, "never");
       } else {
         r.recovery.put(w.name, String.format("%.1f s", (at - w.end) / 1e9));
-        if (at - w.end > limit) { // cannot happen with the search bound above, kept for clarity
+        if (at - w.end > wLimit) { // cannot happen with the search bound above, kept for clarity
           r.failures.add("throughput back only " + (at - w.end) / 1_000_000 + " ms after " + w.name);
         }
       }
