@@ -445,14 +445,19 @@ public final class Session {
       return;
     }
     if (durable) {
-      // packet ids go out in queue order: walk the assigned head of the queue (at most a window's
-      // worth) and stop at the first message that cannot be assigned yet
+      // packet ids go out in queue order: walk the head of the queue (a window's worth, counting
+      // the messages in flight and those ahead that have an id) and stop at the first message
+      // that cannot be assigned yet. Only those ahead count: messages of an earlier owner merged
+      // in front of ones already assigned must still get ids, or the window stays full of
+      // messages that can never go out before them.
       List<Outbound> assigned = new ArrayList<>();
+      int ahead = 0;
       for (Outbound o : pending) {
-        if (inflight.size() + assignedInPending >= maxInflight) {
+        if (inflight.size() + ahead >= maxInflight) {
           break;
         }
         if (o.packetId != 0) {
+          ahead++;
           continue;
         }
         if (!o.stored) {
@@ -461,6 +466,7 @@ public final class Session {
         assign(o);
         o.stored = false;
         assigned.add(o);
+        ahead++;
       }
       // issued after the walk: a store that completes at once re-enters pump()
       for (Outbound o : assigned) {

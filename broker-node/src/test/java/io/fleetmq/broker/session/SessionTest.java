@@ -339,6 +339,34 @@ class SessionTest {
     assertThat(store.removed).isEmpty();
   }
 
+  /**
+   * Found by FaultInjectionIT seed 100 (the session.stalled log: pending=10000 inflight=0
+   * assigned_in_pending=64 head_packet_id=0): messages stored by an earlier owner, merged ahead of
+   * messages that already had packet ids, must not leave the window counted full by the latter
+   * while the head can never be assigned one.
+   */
+  @Test
+  void restore_ofOlderMessagesAheadOfOnesWithPacketIds_doesNotWedgeTheWindow() {
+    Session s = new Session("c", true, store, 2, 100, dropped);
+    s.epoch(2);
+    s.attach(outlet);
+    s.deliver(msg("mine1", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE); // packet ids assigned: the window has room
+    s.deliver(msg("mine2", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
+    s.restore(List.of(
+        new QueuedMessage("c", (1L << 20) + 1, msg("old", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, 1)));
+    store.completeAll();
+    store.completeAll();
+    assertThat(log).filteredOn(l -> l.startsWith("PUBLISH")).hasSize(2)
+        .first().asString().startsWith("PUBLISH old");
+    s.onPuback(outlet.ids.get(0));
+    store.completeAll();
+    s.onPuback(outlet.ids.get(1));
+    store.completeAll();
+    assertThat(log).filteredOn(l -> l.startsWith("PUBLISH")).extracting(l -> l.split(" ")[1])
+        .containsExactly("old", "mine1", "mine2");
+    assertThat(s.queuedCount()).isEqualTo(1);
+  }
+
   @Test
   void restore_putsSentMessagesInFlightAndResendsThemFirst() {
     Session s = new Session("c", true, store, 10, 100, dropped);
