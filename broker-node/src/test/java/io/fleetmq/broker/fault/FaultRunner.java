@@ -224,8 +224,10 @@ public final class FaultRunner {
       String name = "#" + (i + 1) + " " + p.fault().describe();
       long notBefore = t.publishingFrom + TimeUnit.SECONDS.toNanos(p.atSecond());
       // the previous fault's recovery is measured before the next one starts
+      // (the first fault waits for the warm-up of the start of publishing likewise)
+      long decided = lastEnd + (i == 0 ? live.decidedAfterStart() : window);
       while (System.nanoTime() < notBefore || (live.recoveredAt(lastEnd, System.nanoTime()) < 0
-          && System.nanoTime() < lastEnd + window)) {
+          && System.nanoTime() < decided)) {
         leaveAt = leaveIfDue(leaving, leaveAt);
         Thread.sleep(100);
       }

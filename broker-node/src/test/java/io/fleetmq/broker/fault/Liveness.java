@@ -105,6 +105,11 @@ public final class Liveness {
     return this;
   }
 
+  /** How long after the start of publishing its warm-up is decided: the warm-up limit plus the windows. */
+  public long decidedAfterStart() {
+    return warmup + windows * TimeUnit.SECONDS.toNanos(1);
+  }
+
   /** How long after a fault's end its recovery is decided: the limit plus the windows. */
   public long decidedAfter() {
     return limit + windows * TimeUnit.SECONDS.toNanos(1);
