@@ -235,6 +235,11 @@ public final class Broker {
       return;
     }
     checkQuorum();
+    if (minority) {
+      // every other node looks departed from here, and nothing can be written: the majority
+      // reconciles; this node's view is stale until it is merged back
+      return;
+    }
     if (!reconciling.compareAndSet(false, true)) {
       return;
     }
@@ -273,6 +278,11 @@ public final class Broker {
               // keep publishes on those filters unacknowledged rather than acknowledged to nobody
               long since = System.currentTimeMillis() - departedAt.computeIfAbsent(gone, g -> System.currentTimeMillis());
               if (since < 2000L * config.clusterTimeoutSeconds() + RECONCILE_MILLIS) {
+                return Future.succeededFuture();
+              }
+              if (node.isMember(gone)) {
+                departed.remove(gone); // merged back meanwhile: its routes are live again
+                departedAt.remove(gone);
                 return Future.succeededFuture();
               }
               return node.forgetRoutes(gone).onSuccess(v3 -> {
@@ -318,6 +328,8 @@ public final class Broker {
           dropped);
     } else if (!below && minority) {
       minority = false;
+      // what this node saw leave while it was cut off were the others, who are members again
+      departed.removeIf(cluster::isMember);
       log.info("event=node.quorate members={} min_cluster_size={}", members, config.quorum());
     }
   }

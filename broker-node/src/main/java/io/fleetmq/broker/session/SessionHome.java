@@ -482,14 +482,27 @@ public final class SessionHome {
     });
   }
 
-  /** Adopts every session a departed node owned; completes when all are done. */
+  /**
+   * Adopts every session a departed node owned; completes when all are done. Nothing is taken from
+   * a node that is a member (again) when its session's turn comes: a node that was cut off saw
+   * every other node leave, and may be merged back before its reconciliation runs (FaultInjectionIT
+   * seed 100: a node merged back after a stop adopted a live node's sessions, fencing their
+   * connected clients and publishing the will of one that had just sent DISCONNECT).
+   */
   public Future<Void> adoptAll(String fromNode) {
+    if (owners.isMember(fromNode)) {
+      return Future.succeededFuture();
+    }
     return store.ownedBy(fromNode).compose(records -> {
       log.info("event=node.left node={} sessions={}", fromNode, records.size());
       Future<Void> chain = Future.succeededFuture();
       for (List<SessionRecord> batch : batches(records, 64)) {
         chain = chain.compose(v -> {
           List<Future<Void>> adopted = new ArrayList<>();
+          if (owners.isMember(fromNode)) {
+            log.info("event=node.left.cancelled node={} reason=member_again", fromNode);
+            return Future.succeededFuture();
+          }
           batch.forEach(r -> adopted.add(adopt(r.clientId(), fromNode).recover(e -> {
             log.warn("client={} event=adopt.failed from={} reason=\"{}\"", r.clientId(), fromNode, e.toString());
             return Future.succeededFuture();

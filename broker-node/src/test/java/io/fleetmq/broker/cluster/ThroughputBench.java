@@ -56,6 +56,47 @@ class ThroughputBench {
     return new Result(MESSAGES / seconds, cpuMicros);
   }
 
+  /**
+   * Publishing into an offline durable session (the rate its publisher is acknowledged at), then
+   * that session's drain when it reconnects (first to last message received).
+   */
+  record Offline(double fillPerSecond, double drainPerSecond) {
+  }
+
+  static Offline offline(int port, String name) throws Exception {
+    Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier(name + "-sub").serverHost("127.0.0.1").serverPort(port)
+        .buildAsync();
+    sub.connectWith().cleanSession(false).send().get(10, TimeUnit.SECONDS);
+    sub.subscribeWith().topicFilter("bench/" + name).qos(MqttQos.AT_LEAST_ONCE).send().get(10, TimeUnit.SECONDS);
+    sub.disconnect().get(5, TimeUnit.SECONDS);
+    Mqtt3AsyncClient pub = Mqtt3Client.builder().identifier(name + "-pub").serverHost("127.0.0.1").serverPort(port)
+        .buildAsync();
+    pub.connect().get(10, TimeUnit.SECONDS);
+    byte[] payload = new byte[64];
+    long t0 = System.nanoTime();
+    for (int i = 0; i < MESSAGES; i += WINDOW) {
+      List<CompletableFuture<?>> acks = new ArrayList<>(WINDOW);
+      for (int j = 0; j < WINDOW; j++) {
+        acks.add(pub.publishWith().topic("bench/" + name).qos(MqttQos.AT_LEAST_ONCE).payload(payload).send());
+      }
+      CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    }
+    double fill = MESSAGES / ((System.nanoTime() - t0) / 1e9);
+    pub.disconnect().get(5, TimeUnit.SECONDS);
+    CountDownLatch received = new CountDownLatch(MESSAGES);
+    Mqtt3AsyncClient again = Mqtt3Client.builder().identifier(name + "-sub").serverHost("127.0.0.1").serverPort(port)
+        .buildAsync();
+    again.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL, p -> received.countDown());
+    long t1 = System.nanoTime();
+    again.connectWith().cleanSession(false).send().get(10, TimeUnit.SECONDS);
+    if (!received.await(120, TimeUnit.SECONDS)) {
+      throw new IllegalStateException(name + ": " + received.getCount() + " messages not drained");
+    }
+    double drain = MESSAGES / ((System.nanoTime() - t1) / 1e9);
+    again.disconnect().get(5, TimeUnit.SECONDS);
+    return new Offline(fill, drain);
+  }
+
   @Test
   void durableVersusClean_andCrossNodeVersusLocal() throws Exception {
     // queues large enough that a publisher outrunning its subscriber drops nothing here
@@ -68,11 +109,16 @@ class ThroughputBench {
         Result durable = run(a, a, true, "durable" + round);
         Result local = run(a, a, false, "local" + round);
         Result cross = run(a, b, false, "cross" + round);
+        Offline off = offline(a, "offline" + round);
         System.out.printf("bench round %d (%d QoS 1 messages of 64 bytes, 1 publisher, 1 subscriber, window %d)%n",
             round, MESSAGES, WINDOW);
         System.out.printf("  clean-session subscriber : %8.0f msg/s %6.1f us CPU/msg%n", clean.perSecond, clean.cpuMicrosPerMessage);
         System.out.printf("  durable subscriber       : %8.0f msg/s %6.1f us CPU/msg  (%.2fx clean throughput)%n",
             durable.perSecond, durable.cpuMicrosPerMessage, durable.perSecond / clean.perSecond);
+        System.out.printf("  into an offline durable  : %8.0f msg/s              (%.2fx clean throughput)%n",
+            off.fillPerSecond, off.fillPerSecond / clean.perSecond);
+        System.out.printf("  its drain on reconnect   : %8.0f msg/s              (%.2fx clean throughput)%n",
+            off.drainPerSecond, off.drainPerSecond / clean.perSecond);
         System.out.printf("  local (same node)        : %8.0f msg/s %6.1f us CPU/msg%n", local.perSecond, local.cpuMicrosPerMessage);
         System.out.printf("  cross-node               : %8.0f msg/s %6.1f us CPU/msg  (%.2fx local CPU)%n",
             cross.perSecond, cross.cpuMicrosPerMessage, cross.cpuMicrosPerMessage / local.cpuMicrosPerMessage);

@@ -72,6 +72,53 @@ class SettleTest {
     return storeA.claim("c", durable, msg("will")).result().epoch(); // applied; the connect on A failed
   }
 
+  /**
+   * A node cut off from the others sees them all leave; merged back before its reconciliation ran,
+   * it must not take the sessions of a node that is a member again (FaultInjectionIT seed 100).
+   */
+  @Test
+  void adoptingADepartedNodesSessions_takesNothing_onceThatNodeIsAMemberAgain() {
+    storeB.claim("c", true, null).result();
+    storeB.saveSubscriptions("c", storeB.record("c").result().epoch(), Map.of("t/#", QoS.AT_LEAST_ONCE)).result();
+    long b = storeB.record("c").result().epoch();
+    assertThat(home.adoptAll("B").succeeded()).isTrue();
+    assertThat(storeA.record("c").result().ownerNode()).isEqualTo("B");
+    assertThat(storeA.record("c").result().epoch()).isEqualTo(b);
+    assertThat(home.registry().get("c")).isNull();
+
+    // and once B is gone for good, its sessions are adopted
+    SessionOwners bGone = new SessionOwners() {
+      @Override
+      public boolean isMember(String node) {
+        return node.equals("A");
+      }
+
+      @Override
+      public List<String> otherMembers() {
+        return List.of();
+      }
+
+      @Override
+      public Future<Void> release(String node, String clientId, long epoch) {
+        return Future.succeededFuture();
+      }
+
+      @Override
+      public Future<Void> releaseEventually(String node, String clientId, long epoch) {
+        return Future.succeededFuture();
+      }
+
+      @Override
+      public Future<Void> requestAdopt(String node, String clientId) {
+        return Future.succeededFuture();
+      }
+    };
+    SessionHome afterB = new SessionHome("A", new SessionRegistry(), router, storeA, bGone, 10, 100, new Drops());
+    assertThat(afterB.adoptAll("B").succeeded()).isTrue();
+    assertThat(storeA.record("c").result().ownerNode()).isEqualTo("A");
+    assertThat(afterB.registry().get("c")).isNotNull();
+  }
+
   @Test
   void aDurableRecordNamingThisNode_withNoSessionHere_isAdopted_routed_andTakesMessages() {
     long orphaned = orphanOnA(true);
