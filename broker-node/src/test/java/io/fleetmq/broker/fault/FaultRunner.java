@@ -26,6 +26,9 @@ public final class FaultRunner {
    */
   static final int WARMUP_SECONDS = 25;
 
+  /** {@code -Dfault.faults=every}: each of the chosen kinds once, in a seeded order. */
+  static final int EVERY_KIND = -1;
+
   public record Config(int seconds, int faults, double rate, List<FaultKind> kinds, int publishersPerQos,
                        int subscribersPerQos, int qos0Pairs, double qos0Rate, int finalWaitSeconds, int memberTimeout,
                        int clusterTimeout, int drainPeriod, int recoverySeconds, double share, int maxInFlight) {
@@ -33,7 +36,7 @@ public final class FaultRunner {
     public static Config fromSystemProperties() {
       return new Config(
           Integer.getInteger("fault.seconds", 60),
-          Integer.getInteger("fault.faults", 3),
+          "every".equals(System.getProperty("fault.faults")) ? EVERY_KIND : Integer.getInteger("fault.faults", 3),
           Double.parseDouble(System.getProperty("fault.rate", "500")),
           FaultKind.parse(System.getProperty("fault.kinds", "")),
           Integer.getInteger("fault.publishers", 4),
@@ -47,6 +50,11 @@ public final class FaultRunner {
           Integer.getInteger("fault.recoverySeconds", 15),
           Double.parseDouble(System.getProperty("fault.share", "0.9")),
           64);
+    }
+
+    /** How many faults a run has: {@code fault.faults}, or one of each kind for {@code every}. */
+    int faultCount() {
+      return faults == EVERY_KIND ? kinds.size() : faults;
     }
 
     FaultKind.Shape shape() {
@@ -86,17 +94,18 @@ public final class FaultRunner {
   }
 
   public static FaultSchedule schedule(Config cfg, long seed) {
-    return FaultSchedule.generate(seed, cfg.faults(), cfg.kinds(), cfg.shape(), cfg.seconds());
+    return cfg.faults() == EVERY_KIND ? FaultSchedule.everyKind(seed, cfg.kinds(), cfg.shape(), cfg.seconds())
+        : FaultSchedule.generate(seed, cfg.faults(), cfg.kinds(), cfg.shape(), cfg.seconds());
   }
 
   public Report run() {
     FaultSchedule schedule = schedule(cfg, seed);
     log("schedule " + schedule.describe());
-    log("replay with -Dfault.seed=" + seed + " -Dfault.seconds=" + cfg.seconds() + " -Dfault.faults=" + cfg.faults()
+    log("replay with -Dfault.seed=" + seed + " -Dfault.seconds=" + cfg.seconds() + " -Dfault.faults=" + (cfg.faults() == EVERY_KIND ? "every" : String.valueOf(cfg.faults()))
         + " -Dfault.rate=" + (long) cfg.rate() + (cfg.kinds().size() == FaultKind.values().length ? ""
         : " -Dfault.kinds=" + String.join(",", cfg.kinds().stream().map(FaultKind::key).toList())));
     Ledger ledger = new Ledger(origin);
-    int maxSeconds = cfg.seconds() + cfg.faults() * 400 + cfg.finalWaitSeconds() + 600;
+    int maxSeconds = cfg.seconds() + cfg.faultCount() * 400 + cfg.finalWaitSeconds() + 600;
     int windows = Liveness.windowsFor(cfg.maxInFlight(), cfg.rate() / (2.0 * cfg.publishersPerQos()));
     Liveness live = new Liveness(origin, cfg.rate(), cfg.share(), TimeUnit.SECONDS.toNanos(cfg.recoverySeconds()),
         maxSeconds, windows).warmup(TimeUnit.SECONDS.toNanos(WARMUP_SECONDS));
@@ -127,7 +136,7 @@ public final class FaultRunner {
         driver.start();
         // a watchdog: whatever blocks in the harness or the broker, the run ends and says where
         long bound = Long.getLong("fault.maxRunSeconds",
-            cfg.seconds() + cfg.faults() * 1200L + cfg.finalWaitSeconds() + 300);
+            cfg.seconds() + cfg.faultCount() * 1200L + cfg.finalWaitSeconds() + 300);
         driver.join(TimeUnit.SECONDS.toMillis(bound));
         if (driver.isAlive()) {
           StringBuilder where = new StringBuilder();

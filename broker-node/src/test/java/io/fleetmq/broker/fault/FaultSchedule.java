@@ -34,6 +34,24 @@ public record FaultSchedule(long seed, List<Planned> faults) {
     return new FaultSchedule(seed, List.copyOf(planned));
   }
 
+  /** Each kind once, in an order drawn from the seed, spread over the publishing time like {@link #generate}. */
+  public static FaultSchedule everyKind(long seed, List<FaultKind> kinds, FaultKind.Shape shape, int publishSeconds) {
+    if (kinds.isEmpty()) {
+      throw new IllegalArgumentException("no fault kinds");
+    }
+    Random r = new Random(seed);
+    List<FaultKind> order = new ArrayList<>(kinds);
+    java.util.Collections.shuffle(order, r);
+    List<Planned> planned = new ArrayList<>();
+    int first = Math.min(5, Math.max(1, publishSeconds / 4));
+    int slot = Math.max(1, (publishSeconds - first) / order.size());
+    for (int i = 0; i < order.size(); i++) {
+      Fault f = order.get(i).plan(r, shape);
+      planned.add(new Planned(first + i * slot + r.nextInt(Math.max(1, slot / 3)), f));
+    }
+    return new FaultSchedule(seed, List.copyOf(planned));
+  }
+
   /** The schedule as printed at the start of a run. */
   public String describe() {
     StringBuilder b = new StringBuilder("seed ").append(seed).append(": ");

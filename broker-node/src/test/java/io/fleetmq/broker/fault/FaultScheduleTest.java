@@ -28,6 +28,22 @@ class FaultScheduleTest {
   }
 
   @Test
+  void everyKind_schedulesEachKindOnce_inASeededOrder() {
+    List<FaultKind> all = FaultKind.parse("");
+    FaultSchedule a = FaultSchedule.everyKind(5, all, SHAPE, 120);
+    assertThat(a).isEqualTo(FaultSchedule.everyKind(5, all, SHAPE, 120));
+    assertThat(a.faults()).hasSize(all.size());
+    for (FaultKind k : all) {
+      assertThat(a.faults()).as(k.key()).filteredOn(p -> p.fault().describe().startsWith(k.key() + "(")).hasSize(1);
+    }
+    Set<String> orders = new HashSet<>();
+    for (long seed = 0; seed < 10; seed++) {
+      orders.add(FaultSchedule.everyKind(seed, all, SHAPE, 120).describe());
+    }
+    assertThat(orders).hasSizeGreaterThan(5);
+  }
+
+  @Test
   void kindsRestrictTheSchedule_andTheOrderGivenDoesNotChangeIt() {
     List<FaultKind> kinds = FaultKind.parse("pause-long, kill9");
     assertThat(kinds).containsExactly(FaultKind.KILL9, FaultKind.PAUSE_LONG);
