@@ -712,9 +712,14 @@ final class Processors {
     }
   }
 
-  /** Marks an inbound QoS 2 message routed (true) or forgets the exchange on PUBREL (false), fenced by epoch. */
+  /**
+   * Marks an inbound QoS 2 message routed (true) or ends the exchange on PUBREL (false, leaving a
+   * tombstone for {@value #INBOUND_TOMBSTONE_TTL_SECONDS} s), fenced by epoch.
+   */
   static final class ChangeInbound extends Base<String, InboundQos2, Boolean> {
     static final int ID = 16;
+    /** Long past any stale owner's write still on its way (a removed member's operations are refused). */
+    static final long INBOUND_TOMBSTONE_TTL_SECONDS = 600;
     long epoch;
     boolean routed;
 
@@ -727,6 +732,7 @@ final class Processors {
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public Boolean process(Map.Entry<String, InboundQos2> entry) {
       if (routed) {
         InboundQos2 next = StoreRules.routed(entry.getValue(), epoch);
@@ -738,12 +744,16 @@ final class Processors {
         }
         return true;
       }
-      if (!StoreRules.releasable(entry.getValue(), epoch)) {
+      InboundQos2 existing = entry.getValue();
+      if (!StoreRules.releasable(existing, epoch)) {
         return false;
       }
-      if (entry.getValue() != null) {
-        entry.setValue(null);
-      }
+      // a tombstone, not a delete: a stale owner's late binding of this packet id is refused by it
+      String clientId = existing != null ? existing.clientId() : entry.getKey().substring(entry.getKey().indexOf('@') + 1);
+      int packetId = existing != null ? existing.packetId()
+          : Integer.parseInt(entry.getKey().substring(0, entry.getKey().indexOf('@')));
+      ((ExtendedMapEntry<String, InboundQos2>) entry).setValue(
+          StoreRules.release(existing, clientId, packetId, epoch), INBOUND_TOMBSTONE_TTL_SECONDS, TimeUnit.SECONDS);
       return true;
     }
 

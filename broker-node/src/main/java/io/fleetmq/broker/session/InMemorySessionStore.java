@@ -255,10 +255,11 @@ public final class InMemorySessionStore implements SessionStore {
   public Future<Boolean> releaseInbound(String clientId, long epoch, int packetId) {
     synchronized (lock()) {
       String k = key(packetId, clientId);
-      if (!StoreRules.releasable(inbound().get(k), epoch)) {
+      InboundQos2 tombstone = StoreRules.release(inbound().get(k), clientId, packetId, epoch);
+      if (tombstone == null) {
         return Future.succeededFuture(false);
       }
-      inbound().remove(k);
+      inbound().put(k, tombstone);
       return Future.succeededFuture(true);
     }
   }

@@ -43,6 +43,8 @@ public final class Session {
     int packetId;
     Phase phase = Phase.QUEUED;
     boolean stored;
+    /** Possibly sent by an earlier owner of the session: goes out with DUP set [MQTT-3.3.1-1]. */
+    boolean dup;
     /** The store write that takes this message for the session (durable sessions): a retry waits for it too. */
     Future<Void> taken;
 
@@ -77,6 +79,12 @@ public final class Session {
     }
   });
   private static final int RECENT_COMPLETED = 4096;
+  /**
+   * Packet ids a durable session assigns when it stores a message, at most: half the id space, so
+   * the in-flight window always finds free ids; messages queued beyond that get theirs when they
+   * enter the window (one more store write each).
+   */
+  static final int EARLY_IDS = 32_768;
   private volatile java.util.function.Consumer<Session> onFenced = s -> { };
 
   // guarded by this
@@ -185,10 +193,18 @@ public final class Session {
       byMessageId.put(id, o);
       nextSeq = Math.max(nextSeq, q.seq() + 1);
       if (q.packetId() != 0 && q.phase() != Phase.QUEUED && !usedPacketIds.contains(q.packetId())) {
+        // stored with its packet id: it may have been sent under it, so it keeps it [MQTT-4.4.0-1];
+        // re-sent at once up to a window's worth (and every PUBREL), the rest in queue order
         o.packetId = q.packetId();
         o.phase = q.phase();
+        o.dup = true;
         usedPacketIds.add(o.packetId);
-        inflight.put(o.packetId, o);
+        if (o.phase == Phase.PUBREL_SENT || inflight.size() < maxInflight) {
+          inflight.put(o.packetId, o);
+        } else {
+          assignedInPending++;
+          merged.add(o);
+        }
       } else {
         merged.add(o);
       }
@@ -367,8 +383,10 @@ public final class Session {
         pump();
         return Future.succeededFuture();
       }
-      // assign a packet id now when the window has room, so one store write covers both
-      if (outlet != null && inflight.size() + assignedInPending < maxInflight) {
+      // assign the packet id now, so one store write covers both: always while ids are plentiful
+      // (a message that enters the window later then needs no write of its own), else when the
+      // window has room
+      if (usedPacketIds.size() < EARLY_IDS || outlet != null && inflight.size() + assignedInPending < maxInflight) {
         assign(o);
       }
       stored = o;
@@ -503,7 +521,7 @@ public final class Session {
       progress++;
       head.phase = Phase.PUBLISH_SENT;
       inflight.put(head.packetId, head);
-      outlet.writePublish(head.message.topic(), head.message.payload(), head.qos, false, head.message.retain(),
+      outlet.writePublish(head.message.topic(), head.message.payload(), head.qos, head.dup, head.message.retain(),
           head.packetId);
     }
   }

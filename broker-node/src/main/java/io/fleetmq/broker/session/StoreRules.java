@@ -131,18 +131,18 @@ public final class StoreRules {
 
   /** Binds a message id to an inbound QoS 2 packet id; null when a newer owner wrote it. */
   public static InboundQos2 bind(InboundQos2 existing, String clientId, int packetId, long epoch, long candidateId) {
-    if (existing == null) {
-      return new InboundQos2(clientId, packetId, candidateId, false, epoch);
+    if (existing != null && existing.epoch() > epoch) {
+      return null; // a newer owner wrote it (also a newer owner's release): this writer is stale
     }
-    if (existing.epoch() > epoch) {
-      return null;
+    if (existing == null || existing.isReleased()) {
+      return new InboundQos2(clientId, packetId, candidateId, false, epoch);
     }
     return new InboundQos2(clientId, packetId, existing.messageId(), existing.routed(), epoch);
   }
 
   /** Marks the bound message routed; the same entry when already released (PUBREL came meanwhile); null when stale. */
   public static InboundQos2 routed(InboundQos2 existing, long epoch) {
-    if (existing == null) {
+    if (existing == null || existing.isReleased()) {
       return GONE;
     }
     if (existing.epoch() > epoch) {
@@ -157,5 +157,10 @@ public final class StoreRules {
   /** PUBREL: the exchange is over; false when a newer owner holds it. */
   public static boolean releasable(InboundQos2 existing, long epoch) {
     return existing == null || existing.epoch() <= epoch;
+  }
+
+  /** PUBREL: the tombstone to store (fencing later bindings of an older epoch), or null when refused. */
+  public static InboundQos2 release(InboundQos2 existing, String clientId, int packetId, long epoch) {
+    return releasable(existing, epoch) ? InboundQos2.released(clientId, packetId, epoch) : null;
   }
 }

@@ -187,6 +187,29 @@ class FencingTest {
     assertThat(nodeB.bindInbound("c", b, 5, 500).result().messageId()).as("a new exchange").isEqualTo(500);
   }
 
+  /**
+   * FaultInjectionIT seed 1001: every subscriber missed the same QoS 2 messages of one publisher.
+   * A stale owner's binding that reached the store after the new owner's PUBREL created an entry;
+   * the client's next message under that packet id was then taken for the old one (its id already
+   * completed everywhere) and acknowledged undelivered. The PUBREL leaves a tombstone that refuses it.
+   */
+  @Test
+  void aStaleOwnersLateBinding_afterTheNewOwnersRelease_cannotPoisonThePacketIdsNextUse() {
+    long a = claim(nodeA);
+    long b = claim(nodeB);
+    InboundQos2 onB = nodeB.bindInbound("c", b, 5, 100).result();
+    assertThat(nodeB.markRouted("c", b, 5).result()).isTrue();
+    assertThat(nodeB.releaseInbound("c", b, 5).result()).isTrue(); // PUBREL, PUBCOMP: the exchange is over
+    assertThat(onB.messageId()).isEqualTo(100);
+    // A was paused with a PUBLISH of packet 5 in hand; its binding arrives now
+    assertThat(nodeA.bindInbound("c", a, 5, 50).result()).as("refused by the release's tombstone").isNull();
+    assertThat(nodeA.markRouted("c", a, 5).result()).isTrue(); // a no-op on a released exchange
+    // the client's next message under packet 5 is a new one
+    InboundQos2 next = nodeB.bindInbound("c", b, 5, 200).result();
+    assertThat(next.messageId()).isEqualTo(200);
+    assertThat(next.routed()).isFalse();
+  }
+
   @Test
   void theWillOfAConnectionNeverClosedCleanly_goesToExactlyOneParty() {
     Message will = msg("will", QoS.AT_LEAST_ONCE);

@@ -119,6 +119,42 @@ class SettleTest {
     assertThat(afterB.registry().get("c")).isNotNull();
   }
 
+  /**
+   * Invariant 1: one lifecycle step of a client id at a time on a node. A second CONNECT that
+   * arrives while the first one's claim is still on its way starts only after the first finished,
+   * and ends holding the session the record names (FaultInjectionIT seed 1000).
+   */
+  @Test
+  void aSecondConnectOfTheSameClient_waitsForTheFirst_andHoldsTheSessionTheRecordNames() {
+    List<io.vertx.core.Promise<Void>> held = new ArrayList<>();
+    List<String> calls = new ArrayList<>();
+    SessionStore slowClaims = (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
+        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
+          Object result = method.invoke(storeA, args);
+          if (!method.getName().equals("claim")) {
+            return result;
+          }
+          calls.add("claim");
+          io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
+          held.add(gate);
+          return gate.future().compose(v -> (Future<?>) result);
+        });
+    SessionHome serial = new SessionHome("A", new SessionRegistry(), router, slowClaims, alone, 10, 100, new Drops());
+    Future<SessionHome.Connected> first = serial.connect("c", true, null);
+    Future<SessionHome.Connected> second = serial.connect("c", true, null);
+    assertThat(calls).as("the second claim waits for the first CONNECT").hasSize(1);
+    held.get(0).complete();
+    assertThat(first.succeeded()).isTrue();
+    assertThat(calls).hasSize(2);
+    held.get(1).complete();
+    assertThat(second.succeeded()).isTrue();
+    Session session = serial.registry().get("c");
+    assertThat(session).isSameAs(second.result().session());
+    assertThat(storeA.record("c").result().epoch()).as("the record names the session held here")
+        .isEqualTo(session.epoch());
+    assertThat(session.deliver(msg("t/1"), QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+  }
+
   @Test
   void aDurableRecordNamingThisNode_withNoSessionHere_isAdopted_routed_andTakesMessages() {
     long orphaned = orphanOnA(true);
