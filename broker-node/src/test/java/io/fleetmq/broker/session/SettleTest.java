@@ -155,6 +155,24 @@ class SettleTest {
     assertThat(session.deliver(msg("t/1"), QoS.AT_LEAST_ONCE).succeeded()).isTrue();
   }
 
+  /**
+   * A copy fenced by a newer claim elsewhere keeps failing deliveries here until the new owner,
+   * which routes its filters first, releases it: taken out of the trie at once, a publish still
+   * routed to this node found no session and was acknowledged to nobody (FaultInjectionIT seed 1000).
+   */
+  @Test
+  void aFencedCopy_failsDeliveries_untilTheNewOwnerReleasesIt() {
+    SessionHome.Connected onA = home.connect("c", true, null).result();
+    assertThat(router.subscribe(onA.session(), "t/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+    long b = storeB.claim("c", true, null).result().epoch(); // the client reconnected to B
+    assertThat(router.deliverLocal(msg("t/1")).failed()).as("the stale copy's write is refused").isTrue();
+    assertThat(onA.session().isMoved()).isTrue();
+    assertThat(router.deliverLocal(msg("t/2")).failed()).as("still routed here: not acknowledged").isTrue();
+    assertThat(home.release("c", b).succeeded()).isTrue(); // B routed its filters and releases A's copy
+    assertThat(router.deliverLocal(msg("t/3")).succeeded()).isTrue();
+    assertThat(routedHere).doesNotContain("t/#");
+  }
+
   @Test
   void aDurableRecordNamingThisNode_withNoSessionHere_isAdopted_routed_andTakesMessages() {
     long orphaned = orphanOnA(true);
