@@ -109,12 +109,19 @@ public final class SessionHome {
    * node), taken over from another node, or new.
    */
   public Future<Connected> connect(String clientId, boolean durable, Message will) {
-    // one CONNECT of a client id at a time on this node: a second one (a client reconnecting while
-    // its first set-up is still going, as in a takeover storm) starts once the first has finished,
-    // so it sees that one's session; two set-ups side by side fenced each other's copy and left the
-    // record naming this node with neither (FaultInjectionIT seed 1000: 547 messages acknowledged
-    // to nobody until the settle pass). A step that does not finish in STEP_WAIT_MILLIS no longer
-    // holds the next one back (the store's fencing keeps that safe).
+    return inTurn(clientId, () -> connectNow(clientId, durable, will));
+  }
+
+  /**
+   * Invariant 1: one lifecycle step of a client id at a time on this node. CONNECT, adoption and
+   * settling run in turn: each starts once the previous one has finished, so it sees that one's
+   * session. Side by side they fenced each other's copies: two CONNECTs (FaultInjectionIT seed
+   * 1000: 547 messages acknowledged to nobody until the settle pass), and a departed node's
+   * adoption racing the client's own takeover (seed 1002: the client ended with no session it
+   * could attach to). A step that does not finish in STEP_WAIT_MILLIS no longer holds the next one
+   * back (the store's fencing keeps that safe).
+   */
+  private <T> Future<T> inTurn(String clientId, java.util.function.Supplier<Future<T>> step) {
     Promise<Void> mine = Promise.promise();
     Future<Void> previous;
     synchronized (steps) {
@@ -127,14 +134,20 @@ public final class SessionHome {
     long timer = ctx == null || previous.isComplete() ? -1
         : ctx.owner().setTimer(STEP_WAIT_MILLIS, t -> {
           if (turn.tryComplete()) {
-            log.warn("client={} event=connect.step_overdue waited_ms={}", clientId, STEP_WAIT_MILLIS);
+            log.warn("client={} event=lifecycle.step_overdue waited_ms={}", clientId, STEP_WAIT_MILLIS);
           }
         });
     return turn.future().compose(v -> {
       if (timer >= 0) {
         ctx.owner().cancelTimer(timer);
       }
-      return connectNow(clientId, durable, will);
+      Future<T> f;
+      try {
+        f = step.get();
+      } catch (RuntimeException e) {
+        f = Future.failedFuture(e);
+      }
+      return f;
     }).onComplete(ar -> {
       mine.complete();
       synchronized (steps) {
@@ -143,7 +156,7 @@ public final class SessionHome {
     });
   }
 
-  /** The latest CONNECT step of each client id on this node (absent when none is going). */
+  /** The latest lifecycle step of each client id on this node (absent when none is going). */
   private final Map<String, Future<Void>> steps = new java.util.HashMap<>();
   static final long STEP_WAIT_MILLIS = 30_000;
 
@@ -178,6 +191,10 @@ public final class SessionHome {
    * never began: it is dropped.
    */
   public Future<Void> settle(String clientId, int attempt) {
+    return inTurn(clientId, () -> settleNow(clientId, attempt));
+  }
+
+  private Future<Void> settleNow(String clientId, int attempt) {
     if (connecting.containsKey(clientId)) {
       return Future.succeededFuture(); // that set-up decides, and settles after itself if it fails
     }
@@ -205,13 +222,13 @@ public final class SessionHome {
     }).recover(e -> {
       if (attempt + 1 < SETTLE_ATTEMPTS) {
         log.warn("client={} event=settle.retry attempt={} reason=\"{}\"", clientId, attempt + 1, e.toString());
-        Promise<Void> later = Promise.promise();
         io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
         if (ctx == null) {
           return Future.failedFuture(e);
         }
-        ctx.owner().setTimer(1000L * (attempt + 1), t -> settle(clientId, attempt + 1).onComplete(later));
-        return later.future();
+        // a later step of its own (this one ends now, so the retry does not wait on itself)
+        ctx.owner().setTimer(1000L * (attempt + 1), t -> settle(clientId, attempt + 1));
+        return Future.succeededFuture();
       }
       log.warn("client={} event=settle.failed reason=\"{}\" action=periodic_pass", clientId, e.toString());
       return Future.succeededFuture();
@@ -534,6 +551,10 @@ public final class SessionHome {
    * that never closed cleanly is published).
    */
   public Future<Void> adopt(String clientId, String fromNode) {
+    return inTurn(clientId, () -> adoptNow(clientId, fromNode));
+  }
+
+  private Future<Void> adoptNow(String clientId, String fromNode) {
     return store.adopt(clientId, fromNode).compose(claim -> {
       if (claim == null) {
         return Future.succeededFuture();

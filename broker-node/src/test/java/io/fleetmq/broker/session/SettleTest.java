@@ -155,6 +155,65 @@ class SettleTest {
     assertThat(session.deliver(msg("t/1"), QoS.AT_LEAST_ONCE).succeeded()).isTrue();
   }
 
+  /** The same turn-taking for a departed node's adoption racing the client's own CONNECT (seed 1002). */
+  @Test
+  void anAdoptionOfTheSameClient_waitsForTheConnectInProgress() {
+    storeB.claim("c", true, null).result(); // B owned the session, and left
+    List<io.vertx.core.Promise<Void>> held = new ArrayList<>();
+    List<String> calls = new ArrayList<>();
+    SessionStore slowClaims = (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
+        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("adopt")) {
+            calls.add("adopt");
+          }
+          Object result = method.invoke(storeA, args);
+          if (!method.getName().equals("claim")) {
+            return result;
+          }
+          calls.add("claim");
+          io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
+          held.add(gate);
+          return gate.future().compose(v -> (Future<?>) result);
+        });
+    SessionOwners bGone = new SessionOwners() {
+      @Override
+      public boolean isMember(String node) {
+        return node.equals("A");
+      }
+
+      @Override
+      public List<String> otherMembers() {
+        return List.of();
+      }
+
+      @Override
+      public Future<Void> release(String node, String clientId, long epoch) {
+        return Future.succeededFuture();
+      }
+
+      @Override
+      public Future<Void> releaseEventually(String node, String clientId, long epoch) {
+        return Future.succeededFuture();
+      }
+
+      @Override
+      public Future<Void> requestAdopt(String node, String clientId) {
+        return Future.succeededFuture();
+      }
+    };
+    SessionHome serial = new SessionHome("A", new SessionRegistry(), router, slowClaims, bGone, 10, 100, new Drops());
+    Future<SessionHome.Connected> connected = serial.connect("c", true, null); // the client reconnected here
+    Future<Void> adopted = serial.adopt("c", "B"); // the reconciler of B's departure
+    assertThat(calls).containsExactly("claim");
+    held.get(0).complete();
+    assertThat(connected.succeeded()).isTrue();
+    assertThat(adopted.succeeded()).isTrue();
+    assertThat(calls).containsExactly("claim", "adopt"); // the adoption found the record already A's
+    Session session = serial.registry().get("c");
+    assertThat(session).isSameAs(connected.result().session());
+    assertThat(storeA.record("c").result().epoch()).isEqualTo(session.epoch());
+  }
+
   /**
    * A copy fenced by a newer claim elsewhere keeps failing deliveries here until the new owner,
    * which routes its filters first, releases it: taken out of the trie at once, a publish still
