@@ -71,12 +71,7 @@ public final class SessionHome {
 
   /** The store refused a write of this copy: a newer claim owns the session, so this node lets go of it. */
   private void fencedOut(Session s) {
-    s.moved();
-    registry.remove(s);
-    Outlet outlet = s.outlet();
-    if (outlet != null && s.detach(outlet)) {
-      outlet.disconnect();
-    }
+    letGo(s);
     // it stays in this node's trie, failing every delivery (so nothing is acknowledged here for
     // it), until the newer owner, having routed its filters, asks this node to release it, or
     // FENCED_ROUTE_MILLIS pass. Taken out at once, publishes still routed here by the other nodes'
@@ -418,12 +413,7 @@ public final class SessionHome {
     if (local == null || local.epoch() >= epoch) {
       return Future.succeededFuture();
     }
-    Outlet outlet = local.outlet();
-    if (outlet != null && local.detach(outlet)) {
-      outlet.disconnect(); // [MQTT-3.1.4-2] one connection per client id, cluster-wide
-    }
-    local.moved();
-    registry.remove(local);
+    letGo(local);
     log.info("client={} event=session.released epoch={}", clientId, epoch);
     // out of this node's trie at once (deliveries to a moved copy fail), then its writes settle
     Future<Void> unrouted = router.unsubscribeAll(local);
@@ -440,16 +430,24 @@ public final class SessionHome {
   public int dropAll() {
     int n = 0;
     for (Session local : registry.all()) {
-      Outlet outlet = local.outlet();
-      if (outlet != null && local.detach(outlet)) {
-        outlet.disconnect();
-      }
-      local.moved();
-      registry.remove(local);
+      letGo(local);
       router.unsubscribeAll(local);
       n++;
     }
     return n;
+  }
+
+  /**
+   * This node's copy takes nothing more: its connection (if any) is closed [MQTT-3.1.4-2] and it
+   * leaves the registry. Its subscriptions stay for the caller to remove.
+   */
+  private void letGo(Session local) {
+    Outlet outlet = local.outlet();
+    if (outlet != null && local.detach(outlet)) {
+      outlet.disconnect();
+    }
+    local.moved();
+    registry.remove(local);
   }
 
   /** Ends a session on this node for good (what it stored stays, for the store's owner to keep or clear). */

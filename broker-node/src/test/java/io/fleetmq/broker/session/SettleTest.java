@@ -222,10 +222,13 @@ class SettleTest {
   @Test
   void aFencedCopy_failsDeliveries_untilTheNewOwnerReleasesIt() {
     SessionHome.Connected onA = home.connect("c", true, null).result();
+    List<String> wire = new ArrayList<>();
+    onA.session().attach(new SessionTest.RecordingOutlet(wire));
     assertThat(router.subscribe(onA.session(), "t/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
     long b = storeB.claim("c", true, null).result().epoch(); // the client reconnected to B
     assertThat(router.deliverLocal(msg("t/1")).failed()).as("the stale copy's write is refused").isTrue();
     assertThat(onA.session().isMoved()).isTrue();
+    assertThat(wire).as("the fenced copy's connection is closed").contains("DISCONNECT");
     assertThat(router.deliverLocal(msg("t/2")).failed()).as("still routed here: not acknowledged").isTrue();
     assertThat(home.release("c", b).succeeded()).isTrue(); // B routed its filters and releases A's copy
     assertThat(router.deliverLocal(msg("t/3")).succeeded()).isTrue();
