@@ -27,6 +27,17 @@ class ThroughputBench {
   record Result(double perSecond, double cpuMicrosPerMessage) {
   }
 
+  /** MESSAGES QoS 1 publishes, WINDOW outstanding at a time; returns once all are acknowledged. */
+  static void publishAll(Mqtt3AsyncClient pub, String topic, byte[] payload) throws Exception {
+    for (int i = 0; i < MESSAGES; i += WINDOW) {
+      List<CompletableFuture<?>> acks = new ArrayList<>(WINDOW);
+      for (int j = 0; j < WINDOW; j++) {
+        acks.add(pub.publishWith().topic(topic).qos(MqttQos.AT_LEAST_ONCE).payload(payload).send());
+      }
+      CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    }
+  }
+
   static Result run(int pubPort, int subPort, boolean durableSubscriber, String name) throws Exception {
     Mqtt3AsyncClient sub = Mqtt3Client.builder().identifier(name + "-sub").serverHost("127.0.0.1").serverPort(subPort)
         .buildAsync();
@@ -41,13 +52,7 @@ class ThroughputBench {
     var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     long cpu0 = os.getProcessCpuTime();
     long t0 = System.nanoTime();
-    for (int i = 0; i < MESSAGES; i += WINDOW) {
-      List<CompletableFuture<?>> acks = new ArrayList<>(WINDOW);
-      for (int j = 0; j < WINDOW; j++) {
-        acks.add(pub.publishWith().topic("bench/" + name).qos(MqttQos.AT_LEAST_ONCE).payload(payload).send());
-      }
-      CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-    }
+    publishAll(pub, "bench/" + name, payload);
     received.await(120, TimeUnit.SECONDS);
     double seconds = (System.nanoTime() - t0) / 1e9;
     double cpuMicros = (os.getProcessCpuTime() - cpu0) / 1e3 / MESSAGES;
@@ -74,13 +79,7 @@ class ThroughputBench {
     pub.connect().get(10, TimeUnit.SECONDS);
     byte[] payload = new byte[64];
     long t0 = System.nanoTime();
-    for (int i = 0; i < MESSAGES; i += WINDOW) {
-      List<CompletableFuture<?>> acks = new ArrayList<>(WINDOW);
-      for (int j = 0; j < WINDOW; j++) {
-        acks.add(pub.publishWith().topic("bench/" + name).qos(MqttQos.AT_LEAST_ONCE).payload(payload).send());
-      }
-      CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-    }
+    publishAll(pub, "bench/" + name, payload);
     double fill = MESSAGES / ((System.nanoTime() - t0) / 1e9);
     pub.disconnect().get(5, TimeUnit.SECONDS);
     CountDownLatch received = new CountDownLatch(MESSAGES);

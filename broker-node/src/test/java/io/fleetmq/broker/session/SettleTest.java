@@ -29,32 +29,59 @@ class SettleTest {
   private final LocalRouting.Routes routes = new LocalRouting.Routes();
   private final Set<String> routedHere = routes.routedHere;
 
-  private final SessionOwners alone = new SessionOwners() {
-    @Override
-    public boolean isMember(String node) {
-      return node.equals("A") || node.equals("B");
-    }
+  /**
+   * storeA, with each claim applied at once but answered only when the test completes its gate
+   * (in {@code held}); {@code calls} records the claims and adoptions issued.
+   */
+  private SessionStore slowClaims(List<io.vertx.core.Promise<Void>> held, List<String> calls) {
+    return (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
+        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("adopt")) {
+            calls.add("adopt");
+          }
+          Object result = method.invoke(storeA, args);
+          if (!method.getName().equals("claim")) {
+            return result;
+          }
+          calls.add("claim");
+          io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
+          held.add(gate);
+          return gate.future().compose(v -> (Future<?>) result);
+        });
+  }
 
-    @Override
-    public List<String> otherMembers() {
-      return List.of("B");
-    }
+  /** Members as named; releases and adoption requests succeed at once. */
+  static SessionOwners owners(String... members) {
+    List<String> all = List.of(members);
+    return new SessionOwners() {
+      @Override
+      public boolean isMember(String node) {
+        return all.contains(node);
+      }
 
-    @Override
-    public Future<Void> release(String node, String clientId, long epoch) {
-      return Future.succeededFuture();
-    }
+      @Override
+      public List<String> otherMembers() {
+        return all.stream().filter(n -> !n.equals("A")).toList();
+      }
 
-    @Override
-    public Future<Void> releaseEventually(String node, String clientId, long epoch) {
-      return Future.succeededFuture();
-    }
+      @Override
+      public Future<Void> release(String node, String clientId, long epoch) {
+        return Future.succeededFuture();
+      }
 
-    @Override
-    public Future<Void> requestAdopt(String node, String clientId) {
-      return Future.succeededFuture();
-    }
-  };
+      @Override
+      public Future<Void> releaseEventually(String node, String clientId, long epoch) {
+        return Future.succeededFuture();
+      }
+
+      @Override
+      public Future<Void> requestAdopt(String node, String clientId) {
+        return Future.succeededFuture();
+      }
+    };
+  }
+
+  private final SessionOwners alone = owners("A", "B");
 
   private final Router router = new Router(routes, LocalRouting.NO_RETAINED, (node, m) -> Future.succeededFuture());
   private final SessionHome home = new SessionHome("A", new SessionRegistry(), router, storeA, alone, 10, 100,
@@ -87,32 +114,7 @@ class SettleTest {
     assertThat(home.registry().get("c")).isNull();
 
     // and once B is gone for good, its sessions are adopted
-    SessionOwners bGone = new SessionOwners() {
-      @Override
-      public boolean isMember(String node) {
-        return node.equals("A");
-      }
-
-      @Override
-      public List<String> otherMembers() {
-        return List.of();
-      }
-
-      @Override
-      public Future<Void> release(String node, String clientId, long epoch) {
-        return Future.succeededFuture();
-      }
-
-      @Override
-      public Future<Void> releaseEventually(String node, String clientId, long epoch) {
-        return Future.succeededFuture();
-      }
-
-      @Override
-      public Future<Void> requestAdopt(String node, String clientId) {
-        return Future.succeededFuture();
-      }
-    };
+    SessionOwners bGone = owners("A");
     SessionHome afterB = new SessionHome("A", new SessionRegistry(), router, storeA, bGone, 10, 100, new Drops());
     assertThat(afterB.adoptAll("B").succeeded()).isTrue();
     assertThat(storeA.record("c").result().ownerNode()).isEqualTo("A");
@@ -128,17 +130,7 @@ class SettleTest {
   void aSecondConnectOfTheSameClient_waitsForTheFirst_andHoldsTheSessionTheRecordNames() {
     List<io.vertx.core.Promise<Void>> held = new ArrayList<>();
     List<String> calls = new ArrayList<>();
-    SessionStore slowClaims = (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
-        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
-          Object result = method.invoke(storeA, args);
-          if (!method.getName().equals("claim")) {
-            return result;
-          }
-          calls.add("claim");
-          io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
-          held.add(gate);
-          return gate.future().compose(v -> (Future<?>) result);
-        });
+    SessionStore slowClaims = slowClaims(held, calls);
     SessionHome serial = new SessionHome("A", new SessionRegistry(), router, slowClaims, alone, 10, 100, new Drops());
     Future<SessionHome.Connected> first = serial.connect("c", true, null);
     Future<SessionHome.Connected> second = serial.connect("c", true, null);
@@ -161,46 +153,8 @@ class SettleTest {
     storeB.claim("c", true, null).result(); // B owned the session, and left
     List<io.vertx.core.Promise<Void>> held = new ArrayList<>();
     List<String> calls = new ArrayList<>();
-    SessionStore slowClaims = (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
-        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
-          if (method.getName().equals("adopt")) {
-            calls.add("adopt");
-          }
-          Object result = method.invoke(storeA, args);
-          if (!method.getName().equals("claim")) {
-            return result;
-          }
-          calls.add("claim");
-          io.vertx.core.Promise<Void> gate = io.vertx.core.Promise.promise();
-          held.add(gate);
-          return gate.future().compose(v -> (Future<?>) result);
-        });
-    SessionOwners bGone = new SessionOwners() {
-      @Override
-      public boolean isMember(String node) {
-        return node.equals("A");
-      }
-
-      @Override
-      public List<String> otherMembers() {
-        return List.of();
-      }
-
-      @Override
-      public Future<Void> release(String node, String clientId, long epoch) {
-        return Future.succeededFuture();
-      }
-
-      @Override
-      public Future<Void> releaseEventually(String node, String clientId, long epoch) {
-        return Future.succeededFuture();
-      }
-
-      @Override
-      public Future<Void> requestAdopt(String node, String clientId) {
-        return Future.succeededFuture();
-      }
-    };
+    SessionStore slowClaims = slowClaims(held, calls);
+    SessionOwners bGone = owners("A");
     SessionHome serial = new SessionHome("A", new SessionRegistry(), router, slowClaims, bGone, 10, 100, new Drops());
     Future<SessionHome.Connected> connected = serial.connect("c", true, null); // the client reconnected here
     Future<Void> adopted = serial.adopt("c", "B"); // the reconciler of B's departure
