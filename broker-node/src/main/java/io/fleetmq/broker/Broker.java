@@ -208,16 +208,13 @@ public final class Broker {
    * A node left the cluster: every member reconciles after it (see {@link #reconcileDeparted}).
    */
   private void nodeLeft(String node) {
-    departed.add(node);
-    departedAt.putIfAbsent(node, System.currentTimeMillis());
+    departed.left(node);
     reconcileDeparted();
   }
 
-  /** When each departed node was first seen gone, so its routes outlive the adopters' route set-up. */
-  private final java.util.Map<String, Long> departedAt = new java.util.concurrent.ConcurrentHashMap<>();
-
   /** Nodes that left and whose sessions or routes may still be named in the store. */
-  private final java.util.Set<String> departed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final io.fleetmq.broker.cluster.Departures departed =
+      new io.fleetmq.broker.cluster.Departures(System::currentTimeMillis);
   private final java.util.concurrent.atomic.AtomicBoolean reconciling = new java.util.concurrent.atomic.AtomicBoolean();
   private long reconcileTicks;
 
@@ -260,11 +257,11 @@ public final class Broker {
         })
         : Future.succeededFuture(java.util.Set.of());
     found.compose(extra -> {
-      departed.addAll(extra);
+      extra.forEach(departed::left);
       Future<Void> chain = Future.succeededFuture();
-      for (String gone : java.util.List.copyOf(departed)) {
+      for (String gone : departed.nodes()) {
         if (node.isMember(gone)) {
-          departed.remove(gone); // a stale entry: it is (still) a member
+          departed.forget(gone); // a stale entry: it is (still) a member
           continue;
         }
         chain = chain.compose(v -> home.adoptAll(gone)
@@ -276,18 +273,15 @@ public final class Broker {
               // the member that won an adoption adds the session's routes within about
               // cluster-timeout (an announce like a SUBSCRIBE's); until then the dead node's routes
               // keep publishes on those filters unacknowledged rather than acknowledged to nobody
-              long since = System.currentTimeMillis() - departedAt.computeIfAbsent(gone, g -> System.currentTimeMillis());
-              if (since < 2000L * config.clusterTimeoutSeconds() + RECONCILE_MILLIS) {
+              if (departed.millisSince(gone) < 2000L * config.clusterTimeoutSeconds() + RECONCILE_MILLIS) {
                 return Future.succeededFuture();
               }
               if (node.isMember(gone)) {
-                departed.remove(gone); // merged back meanwhile: its routes are live again
-                departedAt.remove(gone);
+                departed.forget(gone); // merged back meanwhile: its routes are live again
                 return Future.succeededFuture();
               }
               return node.forgetRoutes(gone).onSuccess(v3 -> {
-                departed.remove(gone);
-                departedAt.remove(gone);
+                departed.forget(gone);
                 log.info("event=node.left.done node={}", gone);
               });
             })
@@ -329,7 +323,7 @@ public final class Broker {
     } else if (!below && minority) {
       minority = false;
       // what this node saw leave while it was cut off were the others, who are members again
-      departed.removeIf(cluster::isMember);
+      departed.forgetIf(cluster::isMember);
       log.info("event=node.quorate members={} min_cluster_size={}", members, config.quorum());
     }
   }

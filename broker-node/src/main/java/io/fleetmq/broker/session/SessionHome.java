@@ -263,7 +263,10 @@ public final class SessionHome {
         log.info("client={} event=will.taken_by_claim from={} orphaned={}", clientId, prevOwner, orphaned);
         publishTakenWill(clientId, prev.will());
       }
-      if (durable && local != null && local.durable() && !local.discarded() && !remote) {
+      if (durable && local != null && local.durable() && !local.discarded() && prev != null
+          && prevOwner.equals(nodeId) && local.epoch() == prev.epoch()) {
+        // this copy held the previous claim, so the store holds nothing it lacks; a copy that an
+        // owner elsewhere superseded (its release never arrived) is stale and is taken over below
         log.info("client={} event=session.resumed epoch={} queued={}", clientId, epoch, local.queuedCount());
         local.epoch(epoch);
         return Future.all(done).map(new Connected(local, true, epoch));
@@ -303,6 +306,9 @@ public final class SessionHome {
    */
   private Future<Void> moveIn(Session session, Map<String, QoS> subscriptions, Session staleLocal,
                               String releaseFrom) {
+    // it takes messages from the moment its filters are routed; their packet ids wait for the
+    // stored queue, which holds the ids the earlier owner sent under
+    session.awaitStoredQueue();
     List<Future<Void>> subscribed = new ArrayList<>();
     subscriptions.forEach((filter, qos) -> subscribed.add(router.subscribe(session, filter, qos)));
     // a fenced copy of the same client here has a successor in the trie now

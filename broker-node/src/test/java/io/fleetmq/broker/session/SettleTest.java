@@ -249,4 +249,27 @@ class SettleTest {
       assertThat(home.registry().get(id).epoch()).isEqualTo(storeA.record(id).result().epoch());
     }
   }
+
+  /**
+   * A copy on this node that a claim elsewhere superseded, and whose release never arrived (this
+   * node was stopped), is stale: when that other owner dies and the client comes back here, the
+   * session is loaded from the store, not resumed from the stale copy, which lacks what the other
+   * owner stored.
+   */
+  @Test
+  void aStaleLocalCopy_isNotResumed_whenTheOwnerThatSupersededItIsGone() {
+    SessionHome aOnly = new SessionHome("A", new SessionRegistry(), router, storeA, owners("A"), 10, 100, new Drops());
+    Session stale = aOnly.connect("c", true, null).result().session();
+    stale.detach(null);
+    long b = storeB.claim("c", true, null).result().epoch(); // the client moved to B, which then died
+    Message stored = msg("t/on-b");
+    assertThat(storeB.put(new QueuedMessage("c", b << 20, stored, QoS.AT_LEAST_ONCE, 0, QueuedMessage.Phase.QUEUED, b))
+        .result().outcome()).isEqualTo(StoreRules.PutOutcome.STORED);
+
+    SessionHome.Connected back = aOnly.connect("c", true, null).result();
+    assertThat(back.present()).isTrue();
+    assertThat(back.session()).isNotSameAs(stale);
+    assertThat(back.session().queuedCount()).as("what B stored is held").isEqualTo(1);
+  }
 }
+
