@@ -35,7 +35,48 @@ class PublishOnceTest {
   void aRetryAfterAPartialFailure_goesOnlyWhereTheMessageDidNotArrive() {
     List<String> written = new ArrayList<>();
     Session watcher = new Session("watcher", false, null, 10, 100, new Drops());
-    watcher.attach(new Outlet() {
+    watcher.attach(outlet("watcher", written));
+    router.subscribe(watcher, "will/+", QoS.AT_LEAST_ONCE);
+    Message will = new Message(7, "will/a", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "a");
+    Set<String> reached = ConcurrentHashMap.newKeySet();
+
+    failing.add("C");
+    assertThat(router.publishOnce(will, reached).failed()).isTrue();
+    assertThat(reached).containsExactlyInAnyOrder("session:watcher", "B");
+
+    failing.clear();
+    assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
+    assertThat(reached).containsExactlyInAnyOrder("session:watcher", "B", "C");
+    assertThat(router.publishOnce(will, reached).succeeded()).isTrue(); // nothing left to reach
+
+    assertThat(remoteCalls).containsExactly("B", "C", "C");
+    assertThat(written).as("the local watcher got the will once").containsExactly("will/a");
+  }
+
+  /** Found by FaultInjectionIT seed 1001: the watcher's session moved here from the node that timed out. */
+  @Test
+  void aRetry_reachesASessionThatMovedHereFromANodeTheFirstAttemptMissed() {
+    List<String> first = new ArrayList<>();
+    List<String> moved = new ArrayList<>();
+    Session here = new Session("here", false, null, 10, 100, new Drops());
+    here.attach(outlet("here", first));
+    router.subscribe(here, "will/+", QoS.AT_LEAST_ONCE);
+    Message will = new Message(8, "will/b", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "b");
+    Set<String> reached = ConcurrentHashMap.newKeySet();
+    failing.add("C"); // the other watcher's node, stopped
+    assertThat(router.publishOnce(will, reached).failed()).isTrue();
+
+    Session arrived = new Session("arrived", false, null, 10, 100, new Drops()); // taken over onto this node
+    arrived.attach(outlet("arrived", moved));
+    router.subscribe(arrived, "will/+", QoS.AT_LEAST_ONCE);
+    failing.clear();
+    assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
+    assertThat(moved).containsExactly("will/b");
+    assertThat(first).as("not twice to the session the first attempt reached").containsExactly("will/b");
+  }
+
+  private static Outlet outlet(String clientId, List<String> written) {
+    return new Outlet() {
       @Override
       public boolean writable() {
         return true;
@@ -52,27 +93,12 @@ class PublishOnceTest {
 
       @Override
       public String clientId() {
-        return "watcher";
+        return clientId;
       }
 
       @Override
       public void disconnect() {
       }
-    });
-    router.subscribe(watcher, "will/+", QoS.AT_LEAST_ONCE);
-    Message will = new Message(7, "will/a", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "a");
-    Set<String> reached = ConcurrentHashMap.newKeySet();
-
-    failing.add("C");
-    assertThat(router.publishOnce(will, reached).failed()).isTrue();
-    assertThat(reached).containsExactlyInAnyOrder("local", "B");
-
-    failing.clear();
-    assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
-    assertThat(reached).containsExactlyInAnyOrder("local", "B", "C");
-    assertThat(router.publishOnce(will, reached).succeeded()).isTrue(); // nothing left to reach
-
-    assertThat(remoteCalls).containsExactly("B", "C", "C");
-    assertThat(written).as("the local watcher got the will once").containsExactly("will/a");
+    };
   }
 }
