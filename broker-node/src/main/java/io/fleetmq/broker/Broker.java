@@ -265,14 +265,24 @@ public final class Broker {
           continue;
         }
         chain = chain.compose(v -> home.adoptAll(gone)
-            .compose(v2 -> node.sessionStore().ownedBy(gone))
-            .compose(left -> {
-              if (!left.isEmpty()) {
+            .compose(v2 -> Future.all(node.sessionStore().ownedBy(gone), node.sessionStore().routingFrom(gone)))
+            .compose(named -> {
+              if (!named.<java.util.List<?>>resultAt(0).isEmpty()) {
                 return Future.succeededFuture(); // some adoption failed: next pass
               }
-              // the member that won an adoption adds the session's routes within about
-              // cluster-timeout (an announce like a SUBSCRIBE's); until then the dead node's routes
-              // keep publishes on those filters unacknowledged rather than acknowledged to nobody
+              java.util.List<io.fleetmq.broker.session.SessionRecord> unrouted = named.resultAt(1);
+              // invariant: the routes stay while a session taken from the node (adopted, or claimed
+              // by its reconnecting client) is not routed by its new owner yet; bounded, so one
+              // owner that never confirms cannot keep a dead node's routes (and refused publishes)
+              // for ever
+              if (!unrouted.isEmpty() && departed.millisSince(gone) < ROUTING_WAIT_MILLIS) {
+                return Future.succeededFuture();
+              }
+              if (!unrouted.isEmpty()) {
+                log.warn("event=node.left.unrouted node={} sessions={} first={} action=drop_routes", gone,
+                    unrouted.size(), unrouted.get(0).clientId());
+              }
+              // and a short grace period besides, for route announcements still on their way
               if (departed.millisSince(gone) < 2000L * config.clusterTimeoutSeconds() + RECONCILE_MILLIS) {
                 return Future.succeededFuture();
               }
@@ -300,6 +310,8 @@ public final class Broker {
   }
 
   private static final long RECONCILE_MILLIS = 2000;
+  /** How long a departed node's routes wait, at most, for the new owners of its sessions to route theirs. */
+  static final long ROUTING_WAIT_MILLIS = 60_000;
 
   /** This node saw fewer members than min-cluster-size at the last check. */
   private boolean minority;

@@ -127,8 +127,11 @@ final class CompactSerializers {
       for (int i = 0; i < filters.length; i++) {
         subs.put(filters[i], QoS.of(qos[i]));
       }
+      String routing = in.getFieldKind("routingFrom") == com.hazelcast.nio.serialization.FieldKind.STRING
+          ? in.readString("routingFrom") : "";
       return new SessionRecord(in.readString("clientId"), in.readString("ownerNode"), in.readInt64("epoch"),
-          in.readBoolean("durable"), subs, in.readInt64("disconnectedAt"), in.readCompact("will"));
+          in.readBoolean("durable"), subs, in.readInt64("disconnectedAt"), in.readCompact("will"),
+          routing == null ? "" : routing);
     }
 
     @Override
@@ -146,6 +149,7 @@ final class CompactSerializers {
       out.writeInt64("disconnectedAt", r.disconnectedAt());
       out.writeBoolean("durable", r.durable());
       out.writeCompact("will", r.will());
+      out.writeString("routingFrom", r.routingFrom());
     }
 
     @Override

@@ -116,6 +116,17 @@ public final class HazelcastSessionStore implements SessionStore {
     return vertx.executeBlocking(() -> new ArrayList<>(sessions.values(Predicates.equal("ownerNode", owner))), false);
   }
 
+  @Override
+  public Future<List<SessionRecord>> routingFrom(String node) {
+    return vertx.executeBlocking(() -> new ArrayList<>(sessions.values(Predicates.like("routingFrom", "%," + node + ",%"))),
+        false);
+  }
+
+  @Override
+  public Future<Boolean> routed(String clientId, long epoch) {
+    return resume(sessions.submitToKey(clientId, new Processors.Routed(epoch)));
+  }
+
   /** Every node named as an owner by a record (a projection over the whole map). */
   Future<java.util.Set<String>> owners() {
     return vertx.executeBlocking(() -> new java.util.HashSet<>(sessions.project(

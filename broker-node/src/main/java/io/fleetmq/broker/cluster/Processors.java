@@ -43,6 +43,7 @@ final class Processors {
       case ReleaseSession.ID -> new ReleaseSession();
       case AdoptSession.ID -> new AdoptSession();
       case TakeWill.ID -> new TakeWill();
+      case Routed.ID -> new Routed();
       case QueueBatch.ID -> new QueueBatch();
       case ReadQueue.ID -> new ReadQueue();
       case ClearBelow.ID -> new ClearBelow<>();
@@ -135,7 +136,7 @@ final class Processors {
         return false;
       }
       entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), subscriptions,
-          r.disconnectedAt(), r.will()));
+          r.disconnectedAt(), r.will(), r.routingFrom()));
       return true;
     }
 
@@ -186,7 +187,7 @@ final class Processors {
         return false;
       }
       entry.setValue(new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), r.subscriptions(), at,
-          null));
+          null, r.routingFrom()));
       return true;
     }
 
@@ -486,6 +487,46 @@ final class Processors {
       }
       entry.setValue(r.withoutWill());
       return r.will();
+    }
+
+    @Override
+    public int getClassId() {
+      return ID;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeLong(epoch);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      epoch = in.readLong();
+    }
+  }
+
+  /** {@link StoreRules#routed}: true when the writer owns the session. */
+  static final class Routed extends Base<String, SessionRecord, Boolean> {
+    static final int ID = 19;
+    long epoch;
+
+    Routed() {
+    }
+
+    Routed(long epoch) {
+      this.epoch = epoch;
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, SessionRecord> entry) {
+      SessionRecord r = StoreRules.routed(entry.getValue(), epoch);
+      if (r == null) {
+        return false;
+      }
+      if (r != entry.getValue()) {
+        entry.setValue(r);
+      }
+      return true;
     }
 
     @Override

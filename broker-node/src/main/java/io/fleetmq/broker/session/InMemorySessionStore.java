@@ -119,7 +119,7 @@ public final class InMemorySessionStore implements SessionStore {
         return Future.succeededFuture(false);
       }
       records().put(clientId, new SessionRecord(clientId, r.ownerNode(), epoch, r.durable(), Map.copyOf(subscriptions),
-          r.disconnectedAt(), r.will()));
+          r.disconnectedAt(), r.will(), r.routingFrom()));
       return Future.succeededFuture(true);
     }
   }
@@ -132,8 +132,27 @@ public final class InMemorySessionStore implements SessionStore {
         return Future.succeededFuture(false);
       }
       records().put(clientId, new SessionRecord(clientId, r.ownerNode(), epoch, r.durable(), r.subscriptions(), at,
-          null));
+          null, r.routingFrom()));
       return Future.succeededFuture(true);
+    }
+  }
+
+  @Override
+  public Future<Boolean> routed(String clientId, long epoch) {
+    synchronized (lock()) {
+      SessionRecord r = StoreRules.routed(records().get(clientId), epoch);
+      if (r == null) {
+        return Future.succeededFuture(false);
+      }
+      records().put(clientId, r);
+      return Future.succeededFuture(true);
+    }
+  }
+
+  @Override
+  public Future<List<SessionRecord>> routingFrom(String node) {
+    synchronized (lock()) {
+      return Future.succeededFuture(records().values().stream().filter(r -> r.routingFrom(node)).toList());
     }
   }
 

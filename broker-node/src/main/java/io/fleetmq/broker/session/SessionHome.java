@@ -235,6 +235,25 @@ public final class SessionHome {
     return local != null && !local.discarded() && local.epoch() == epoch;
   }
 
+  /**
+   * Tells the store that the session's filters are routed here (clears the record's
+   * {@code routingFrom}), in the background, retried while the write fails and this copy still
+   * holds the claim: until it lands, the departed earlier owner's routes stay (publishes on them
+   * are refused, not acknowledged to nobody).
+   */
+  private void markRouted(Session session, int attempt) {
+    long epoch = session.epoch();
+    store.routed(session.clientId(), epoch).onComplete(ar -> {
+      if (ar.succeeded() || attempt >= 30 || session.discarded() || session.epoch() != epoch) {
+        return;
+      }
+      io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+      if (ctx != null) {
+        ctx.owner().setTimer(1000, t -> markRouted(session, attempt + 1));
+      }
+    });
+  }
+
   /** {@link #settle} for every record that names this node but has no session here (the periodic pass). */
   public Future<Void> settleOwned() {
     return store.ownedBy(nodeId).compose(records -> {
@@ -269,6 +288,9 @@ public final class SessionHome {
         // owner elsewhere superseded (its release never arrived) is stale and is taken over below
         log.info("client={} event=session.resumed epoch={} queued={}", clientId, epoch, local.queuedCount());
         local.epoch(epoch);
+        if (!prev.routingFrom().isEmpty()) {
+          markRouted(local, 0); // routed by an earlier step here whose confirmation did not land
+        }
         return Future.all(done).map(new Connected(local, true, epoch));
       }
       Session session;
@@ -317,7 +339,11 @@ public final class SessionHome {
       unrouteFenced(session.clientId(), fenced);
     }
     return Future.all(subscribed)
-        .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal))
+        .compose(v -> {
+          // every node routes the filters to this copy now: the earlier owners' routes may go
+          markRouted(session, 0);
+          return staleLocal == null ? Future.succeededFuture() : discard(staleLocal);
+        })
         .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session, true))
         .compose(v -> load(session));
   }

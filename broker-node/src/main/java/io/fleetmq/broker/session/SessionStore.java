@@ -45,6 +45,12 @@ public interface SessionStore {
   /** The records of the sessions a node owns (a query: for node loss and hand-over only). */
   Future<List<SessionRecord>> ownedBy(String node);
 
+  /** Records whose owner has yet to route the filters that {@code node}'s routes carry ({@link StoreRules#claim}). */
+  Future<List<SessionRecord>> routingFrom(String node);
+
+  /** The owner at {@code epoch} routes the session's filters ({@link StoreRules#routed}); false when it does not own it. */
+  Future<Boolean> routed(String clientId, long epoch);
+
   /** Replaces the stored subscriptions; false when a newer claim owns the session. */
   Future<Boolean> saveSubscriptions(String clientId, long epoch, Map<String, QoS> subscriptions);
 

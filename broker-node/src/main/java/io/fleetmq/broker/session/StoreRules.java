@@ -86,13 +86,31 @@ public final class StoreRules {
     return entryEpoch < belowEpoch;
   }
 
-  /** A new claim of the client id, after {@code previous} (a record, a tombstone or null). */
+  /**
+   * A new claim of the client id, after {@code previous} (a record, a tombstone or null). A durable
+   * session taken from another node names that node (and any earlier owner not yet routed for)
+   * in {@link SessionRecord#routingFrom} until the new owner routes its filters ({@link #routed}):
+   * a departed node's routes are dropped only when no record names it there, so a publish always
+   * finds a route to some copy of the session (FaultInjectionIT seed 1001).
+   */
   public static SessionRecord claim(SessionRecord previous, String clientId, String node, boolean durable,
                                     Message will, long now) {
     long epoch = nextEpoch(previous, now);
     SessionRecord live = live(previous);
-    Map<String, QoS> subs = durable && live != null && live.durable() ? live.subscriptions() : Map.of();
-    return new SessionRecord(clientId, node, epoch, durable, subs, 0, will);
+    boolean carried = durable && live != null && live.durable();
+    Map<String, QoS> subs = carried ? live.subscriptions() : Map.of();
+    String routing = carried ? SessionRecord.routingSet(live.routingFrom(), live.ownerNode(), node) : "";
+    return new SessionRecord(clientId, node, epoch, durable, subs, 0, will, routing);
+  }
+
+  /** The owner at {@code epoch} routes the session's filters: no earlier owner's routes are needed. Null when refused. */
+  public static SessionRecord routed(SessionRecord r, long epoch) {
+    if (!owns(r, epoch)) {
+      return null;
+    }
+    return r.routingFrom().isEmpty() ? r
+        : new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), r.subscriptions(), r.disconnectedAt(),
+            r.will(), "");
   }
 
   public static long nextEpoch(SessionRecord previous, long now) {
@@ -125,7 +143,8 @@ public final class StoreRules {
     long at = r.connected() ? now : r.disconnectedAt();
     long epoch = nextEpoch(r, now);
     return r.durable()
-        ? new SessionRecord(r.clientId(), to, epoch, true, r.subscriptions(), at, null)
+        ? new SessionRecord(r.clientId(), to, epoch, true, r.subscriptions(), at, null,
+            SessionRecord.routingSet(r.routingFrom(), from, to))
         : SessionRecord.tombstone(r.clientId(), epoch);
   }
 

@@ -133,4 +133,22 @@ class HazelcastSessionStoreTest {
     assertThat(after.doneUntil).hasSize(1);
     assertThat(after.messages.get(raw.undelivered().get(0).message().id()).isDone()).isTrue();
   }
+
+  /** The record's routingFrom survives the Compact round trip, is found by the query, and is cleared by its owner only. */
+  @Test
+  void aSessionTakenFromAnotherNode_isFoundByRoutingFrom_untilItsOwnerSaysItIsRouted() {
+    hz.<String, io.fleetmq.broker.session.SessionRecord>getMap(Maps.SESSIONS).set("hz-r",
+        new io.fleetmq.broker.session.SessionRecord("hz-r", "ghost-node", 5, true,
+            java.util.Map.of("t/#", QoS.AT_LEAST_ONCE), 0, null));
+    long epoch = await(store.claim("hz-r", true, null)).epoch();
+    assertThat(await(store.routingFrom("ghost-node"))).extracting(io.fleetmq.broker.session.SessionRecord::clientId)
+        .containsExactly("hz-r");
+    assertThat(await(store.routingFrom("ghost"))).as("a whole node id, not a prefix").isEmpty();
+    assertThat(await(store.routed("hz-r", epoch - 1))).isFalse();
+    assertThat(await(store.routingFrom("ghost-node"))).hasSize(1);
+    assertThat(await(store.routed("hz-r", epoch))).isTrue();
+    assertThat(await(store.routingFrom("ghost-node"))).isEmpty();
+    assertThat(await(store.record("hz-r")).subscriptions()).containsKey("t/#");
+  }
 }
+

@@ -63,6 +63,16 @@ class SessionTest {
     }
 
     @Override
+    public Future<Boolean> routed(String clientId, long epoch) {
+      return Future.succeededFuture(true);
+    }
+
+    @Override
+    public Future<List<SessionRecord>> routingFrom(String node) {
+      return Future.succeededFuture(List.of());
+    }
+
+    @Override
     public Future<Claim> claim(String clientId, boolean durable, Message will) {
       return Future.succeededFuture(new Claim(null, 1));
     }

@@ -271,5 +271,71 @@ class SettleTest {
     assertThat(back.session()).isNotSameAs(stale);
     assertThat(back.session().queuedCount()).as("what B stored is held").isEqualTo(1);
   }
+
+  /**
+   * Invariant 5 at a departure: a session taken from a departed node names it in the record's
+   * {@code routingFrom} until the new owner routes the session's filters, and a departed node's
+   * routes are dropped only when no record names it so (FaultInjectionIT seed 1001: the routes
+   * went while a reconnecting subscriber's claim was still on its way, and its share of 306
+   * acknowledged messages reached nobody).
+   */
+  @Test
+  void aSessionTakenFromADepartedNode_keepsItsRoutesNeeded_untilTheNewOwnerRoutesItsFilters() {
+    storeB.claim("c", true, null).result();
+    storeB.saveSubscriptions("c", storeB.record("c").result().epoch(), Map.of("t/#", QoS.AT_LEAST_ONCE)).result();
+    io.vertx.core.Promise<Void> routeAdded = io.vertx.core.Promise.promise();
+    io.fleetmq.broker.routing.RouteTable slowRoutes = new io.fleetmq.broker.routing.RouteTable() {
+      @Override
+      public Future<Void> addRoute(String filter) {
+        return routes.addRoute(filter).compose(v -> routeAdded.future());
+      }
+
+      @Override
+      public Future<Void> removeRoute(String filter) {
+        return routes.removeRoute(filter);
+      }
+
+      @Override
+      public void remoteNodesFor(String topic, java.util.function.Consumer<String> nodeId) {
+      }
+
+      @Override
+      public Future<Set<String>> routedHere() {
+        return routes.routedHere();
+      }
+
+      @Override
+      public long remoteRoutes() {
+        return 0;
+      }
+    };
+    Router slowRouter = new Router(slowRoutes, LocalRouting.NO_RETAINED, (node, m) -> Future.succeededFuture());
+    SessionHome aAfterB = new SessionHome("A", new SessionRegistry(), slowRouter, storeA, owners("A"), 10, 100,
+        new Drops());
+
+    Future<SessionHome.Connected> connected = aAfterB.connect("c", true, null); // B died; its client came here
+    assertThat(storeA.record("c").result().ownerNode()).isEqualTo("A");
+    assertThat(storeA.ownedBy("B").result()).as("no record names B as owner any more").isEmpty();
+    assertThat(storeA.routingFrom("B").result()).as("but A has not routed t/# yet: B's routes are needed")
+        .extracting(SessionRecord::clientId).containsExactly("c");
+
+    routeAdded.complete();
+    assertThat(connected.succeeded()).isTrue();
+    assertThat(storeA.routingFrom("B").result()).as("routed here: B's routes may go").isEmpty();
+  }
+
+  @Test
+  void routingFrom_isCarriedAcrossOwnersNotYetRouted_andOnlyTheOwnerClearsIt() {
+    storeB.claim("c", true, null).result();
+    long a = storeA.claim("c", true, null).result().epoch(); // from B, not routed yet
+    SessionRecord adopted = StoreRules.adopt(storeA.record("c").result(), "A", "C", clock.get());
+    assertThat(adopted.routingFrom("B")).as("A never routed: B's routes still carry the session").isTrue();
+    assertThat(adopted.routingFrom("A")).isTrue();
+    assertThat(adopted.routingFrom("C")).isFalse();
+    assertThat(storeB.routed("c", a - 1).result()).as("a stale owner cannot clear it").isFalse();
+    assertThat(storeA.routingFrom("B").result()).hasSize(1);
+    assertThat(storeA.routed("c", a).result()).isTrue();
+    assertThat(storeA.routingFrom("B").result()).isEmpty();
+  }
 }
 
