@@ -83,7 +83,7 @@ public final class Broker {
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
             node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));
-    return node.serve(router::deliverLocal, home, this::nodeLeft)
+    return node.serve(router::deliverLocal, home, this::nodeLeft, departed::forget)
         .compose(v -> deployListeners(vertx))
         .onSuccess(v -> {
           long sweep = Math.max(250, Math.min(60_000, config.sessionExpirySeconds() * 1000 / 4));

@@ -134,13 +134,19 @@ public final class ClusterNode {
 
   /**
    * Starts serving deliveries, route announcements and session requests from other nodes, and
-   * calls {@code nodeLeft} with the id of each node that leaves the cluster (stopped or dead).
+   * calls {@code nodeLeft} with the id of each node that leaves the cluster (stopped or dead) and
+   * {@code nodeJoined} with the id of each that joins (or merges back).
    */
   public Future<Void> serve(Function<Message, Future<Void>> deliverLocal, SessionHome home,
-                            Consumer<String> nodeLeft) {
+                            Consumer<String> nodeLeft, Consumer<String> nodeJoined) {
     hz.getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {
+        // a node merged back after a split: its earlier departure is over
+        String node = event.getMember().getAttribute(VERTX_NODE_ID);
+        if (node != null) {
+          vertx.runOnContext(v -> nodeJoined.accept(node));
+        }
       }
 
       @Override

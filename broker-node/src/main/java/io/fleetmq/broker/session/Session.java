@@ -181,6 +181,11 @@ public final class Session {
     idsKnown = false;
   }
 
+  /** False while the session waits for its earlier owner's queue ({@link #awaitStoredQueue}). */
+  public synchronized boolean queueLoaded() {
+    return idsKnown;
+  }
+
   /** {@link #restore}, only while no connection is attached; true when it merged. */
   public synchronized boolean restoreWhileOffline(List<QueuedMessage> stored) {
     if (outlet != null || discarded) {

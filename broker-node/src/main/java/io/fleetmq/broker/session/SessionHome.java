@@ -282,7 +282,7 @@ public final class SessionHome {
         log.info("client={} event=will.taken_by_claim from={} orphaned={}", clientId, prevOwner, orphaned);
         publishTakenWill(clientId, prev.will());
       }
-      if (durable && local != null && local.durable() && !local.discarded() && prev != null
+      if (durable && local != null && local.durable() && !local.discarded() && local.queueLoaded() && prev != null
           && prevOwner.equals(nodeId) && local.epoch() == prev.epoch()) {
         // this copy held the previous claim, so the store holds nothing it lacks; a copy that an
         // owner elsewhere superseded (its release never arrived) is stale and is taken over below
@@ -339,13 +339,12 @@ public final class SessionHome {
       unrouteFenced(session.clientId(), fenced);
     }
     return Future.all(subscribed)
-        .compose(v -> {
-          // every node routes the filters to this copy now: the earlier owners' routes may go
-          markRouted(session, 0);
-          return staleLocal == null ? Future.succeededFuture() : discard(staleLocal);
-        })
+        .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal))
         .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session, true))
-        .compose(v -> load(session));
+        .compose(v -> load(session))
+        // set up whole, and every node routes its filters to this copy: the earlier owners' routes
+        // may go (not before: a set-up that fails is discarded, which unroutes the filters)
+        .onSuccess(v -> markRouted(session, 0));
   }
 
   /**
@@ -602,7 +601,11 @@ public final class SessionHome {
       Session session = newSession(clientId, true, claim.epoch());
       session.detach(null); // offline: the expiry clock runs from now
       log.info("client={} event=session.adopted from={}", clientId, fromNode);
-      return moveIn(session, prev.subscriptions(), null, fromAlive ? fromNode : null).compose(v -> will);
+      // a half-built adoption is dropped, so the next pass (or the client's CONNECT) sets it up
+      // again rather than resume a copy that never loaded the stored queue
+      return moveIn(session, prev.subscriptions(), null, fromAlive ? fromNode : null)
+          .recover(e -> discard(session).transform(ar -> Future.failedFuture(e)))
+          .compose(v -> will);
     });
   }
 

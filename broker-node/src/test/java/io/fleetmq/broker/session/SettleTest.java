@@ -337,5 +337,38 @@ class SettleTest {
     assertThat(storeA.routed("c", a).result()).isTrue();
     assertThat(storeA.routingFrom("B").result()).isEmpty();
   }
+
+  /**
+   * An adoption whose queue load fails is dropped, not left as a copy that waits for its queue for
+   * ever (no packet ids, so nothing sent) and that the client's next CONNECT would resume.
+   */
+  @Test
+  void anAdoptionWhoseQueueLoadFails_isDropped_andTheNextConnectLoadsTheQueue() {
+    storeB.claim("c", true, null).result();
+    long b = storeB.record("c").result().epoch();
+    storeB.saveSubscriptions("c", b, Map.of("t/#", QoS.AT_LEAST_ONCE)).result();
+    storeB.put(new QueuedMessage("c", b << 20, msg("t/queued"), QoS.AT_LEAST_ONCE, 0, QueuedMessage.Phase.QUEUED, b))
+        .result();
+    java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+    SessionStore failingFirstLoad = (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
+        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("loadQueue") && loads.getAndIncrement() == 0) {
+            return Future.failedFuture("partition migrating");
+          }
+          return method.invoke(storeA, args);
+        });
+    SessionHome aAfterB = new SessionHome("A", new SessionRegistry(), router, failingFirstLoad, owners("A"), 10, 100,
+        new Drops());
+    assertThat(aAfterB.adopt("c", "B").failed()).isTrue();
+    Session left = aAfterB.registry().get("c");
+    assertThat(left == null || left.discarded()).as("the half-built adoption is dropped").isTrue();
+    assertThat(storeA.routingFrom("B").result()).as("not routed here (the failed set-up unrouted it): B's routes stay")
+        .extracting(SessionRecord::clientId).containsExactly("c");
+
+    SessionHome.Connected back = aAfterB.connect("c", true, null).result();
+    assertThat(back.present()).isTrue();
+    assertThat(back.session().queueLoaded()).isTrue();
+    assertThat(back.session().queuedCount()).as("B's queued message is held").isEqualTo(1);
+  }
 }
 
