@@ -265,12 +265,13 @@ public final class Broker {
           continue;
         }
         chain = chain.compose(v -> home.adoptAll(gone)
-            .compose(v2 -> Future.all(node.sessionStore().ownedBy(gone), node.sessionStore().routingFrom(gone)))
-            .compose(named -> {
-              if (!named.<java.util.List<?>>resultAt(0).isEmpty()) {
+            .compose(v2 -> node.sessionStore().ownedBy(gone))
+            // the second scan only once the first finds nothing (each reads the whole map)
+            .compose(owned -> owned.isEmpty() ? node.sessionStore().routingFrom(gone) : Future.succeededFuture(null))
+            .compose(unrouted -> {
+              if (unrouted == null) {
                 return Future.succeededFuture(); // some adoption failed: next pass
               }
-              java.util.List<io.fleetmq.broker.session.SessionRecord> unrouted = named.resultAt(1);
               // invariant: the routes stay while a session taken from the node (adopted, or claimed
               // by its reconnecting client) is not routed by its new owner yet; bounded, so one
               // owner that never confirms cannot keep a dead node's routes (and refused publishes)

@@ -168,12 +168,6 @@ public final class Session {
   }
 
   /**
-   * Merges stored messages into this session: those an earlier owner stored (taken over or
-   * adopted sessions) and those this node stored meanwhile. A message already held (same sequence
-   * number, or the same message id stored by both owners during a hand-over) is kept once.
-   * Messages the earlier owner had sent are re-sent first, with their packet ids.
-   */
-  /**
    * The session is set up from an earlier owner's state and takes messages before that state is
    * loaded: until {@link #restore}, messages queue without packet ids.
    */
@@ -195,6 +189,12 @@ public final class Session {
     return true;
   }
 
+  /**
+   * Merges stored messages into this session: those an earlier owner stored (taken over or
+   * adopted sessions) and those this node stored meanwhile. A message already held (same sequence
+   * number, or the same message id stored by both owners during a hand-over) is kept once.
+   * Messages the earlier owner had sent are re-sent first, with their packet ids.
+   */
   public synchronized void restore(List<QueuedMessage> stored) {
     List<Outbound> merged = new ArrayList<>(pending);
     stored.stream().filter(q -> !q.isDone())

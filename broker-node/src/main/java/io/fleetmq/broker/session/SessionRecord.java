@@ -61,6 +61,11 @@ public record SessionRecord(String clientId, String ownerNode, long epoch, boole
     return ownerNode.isEmpty();
   }
 
+  public SessionRecord withRoutingFrom(String nodes) {
+    return nodes.equals(routingFrom) ? this
+        : new SessionRecord(clientId, ownerNode, epoch, durable, subscriptions, disconnectedAt, will, nodes);
+  }
+
   public SessionRecord withoutWill() {
     return will == null ? this : new SessionRecord(clientId, ownerNode, epoch, durable, subscriptions, disconnectedAt,
         null, routingFrom);

@@ -108,9 +108,7 @@ public final class StoreRules {
     if (!owns(r, epoch)) {
       return null;
     }
-    return r.routingFrom().isEmpty() ? r
-        : new SessionRecord(r.clientId(), r.ownerNode(), r.epoch(), r.durable(), r.subscriptions(), r.disconnectedAt(),
-            r.will(), "");
+    return r.withRoutingFrom("");
   }
 
   public static long nextEpoch(SessionRecord previous, long now) {
