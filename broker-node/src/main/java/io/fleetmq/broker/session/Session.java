@@ -4,6 +4,7 @@ import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.session.QueuedMessage.Phase;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -362,6 +363,7 @@ public final class Session {
   public Future<Void> deliver(Message message, QoS qos) {
     Outbound stored;
     long writeEpoch;
+    Promise<Void> taken = Promise.promise();
     synchronized (this) {
       if (moved && qos != QoS.AT_MOST_ONCE) {
         return Future.failedFuture(new IllegalStateException("session " + clientId + " moved to a newer claim"));
@@ -416,8 +418,11 @@ public final class Session {
       }
       stored = o;
       writeEpoch = epoch;
+      // set before the lock is let go: a retry of the same message id that arrives (from another
+      // event loop) while this write is being issued waits for this write, not for nothing
+      stored.taken = taken.future();
     }
-    Future<Void> taking = track(store.put(toQueued(stored, writeEpoch)).compose(put -> switch (put.outcome()) {
+    track(store.put(toQueued(stored, writeEpoch)).compose(put -> switch (put.outcome()) {
       case STORED -> Future.succeededFuture(true);
       // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
       // id is kept; otherwise our packet id, if any, is written over it
@@ -446,11 +451,9 @@ public final class Session {
           return Future.<Void>succeededFuture();
         }))
         .onSuccess(v -> stored(stored))
-        .onFailure(e -> notStored(stored, e));
-    synchronized (this) {
-      stored.taken = taking;
-    }
-    return taking;
+        .onFailure(e -> notStored(stored, e))
+        .onComplete(taken);
+    return taken.future();
   }
 
   /** A message the store says this session already completed. */

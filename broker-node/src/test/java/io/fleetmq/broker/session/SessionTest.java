@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class SessionTest {
 
   /** A store whose saves complete only when the test says so; records every write in order. */
-  static final class ManualStore implements SessionStore {
+  static class ManualStore implements SessionStore {
     final List<QueuedMessage> saved = new ArrayList<>();
     final List<Promise<Void>> pendingSaves = new ArrayList<>();
     final List<Long> removed = new ArrayList<>();
@@ -412,5 +412,39 @@ class SessionTest {
     store.completeAll();
     assertThat(log).filteredOn(l -> l.startsWith("PUBLISH"))
         .containsExactly("PUBLISH sent id=1 dup", "PUBLISH new id=2");
+  }
+  /**
+   * Found by reading the fault runs' rolling-restart losses: a retry of a message id the session
+   * is taking (a publisher's QoS 2 re-send routed under its bound id, or a will's retry), arriving
+   * from another event loop while the first delivery's store write is being issued, found the
+   * message held with no write to wait for and was acknowledged before anything was stored.
+   */
+  @Test
+  void aRetryArrivingWhileTheFirstWriteIsBeingIssued_waitsForThatWrite_andFailsWithIt() {
+    Session[] s = new Session[1];
+    List<Future<Void>> retries = new ArrayList<>();
+    ManualStore racing = new ManualStore(log) {
+      @Override
+      public Future<StoreRules.Put> put(QueuedMessage m) {
+        if (retries.isEmpty()) {
+          // the second delivery runs between the first one's bookkeeping and its write
+          retries.add(s[0].deliver(m.message(), m.qos()));
+        }
+        return super.put(m);
+      }
+
+      @Override
+      public Future<Boolean> owns(String clientId, long epoch) {
+        return Future.succeededFuture(false); // a newer claim took the session meanwhile
+      }
+    };
+    s[0] = new Session("c", true, racing, 10, 100, dropped);
+    s[0].attach(outlet);
+    Future<Void> first = s[0].deliver(msg("t", QoS.EXACTLY_ONCE), QoS.EXACTLY_ONCE);
+    assertThat(retries).hasSize(1);
+    assertThat(retries.get(0).isComplete()).as("the retry is not taken before the write").isFalse();
+    racing.completeAll();
+    assertThat(first.failed()).isTrue();
+    assertThat(retries.get(0).failed()).as("refused with the write it waited for").isTrue();
   }
 }
