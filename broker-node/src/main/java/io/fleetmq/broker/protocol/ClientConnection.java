@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
 final class ClientConnection implements Outlet {
 
   private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
+  private static final Logger trace = LoggerFactory.getLogger("io.fleetmq.trace.publish");
   static final int MQTT_3_1 = 3;
   static final int MQTT_3_1_1 = 4;
 
@@ -235,7 +236,10 @@ final class ClientConnection implements Outlet {
     switch (qos) {
       case AT_MOST_ONCE -> services.router().publish(message)
           .onFailure(e -> log.warn("client={} event=publish.failed topic={} reason=\"{}\"", clientId, topic, e.toString()));
-      case AT_LEAST_ONCE -> acks.add(services.router().publish(message), () -> endpoint.publishAcknowledge(packetId));
+      case AT_LEAST_ONCE -> acks.add(services.router().publish(message), () -> {
+        traceAck(packetId, message);
+        endpoint.publishAcknowledge(packetId);
+      });
       case EXACTLY_ONCE -> {
         // the message id is bound to the packet id before routing, so a re-send (after a failure
         // or a reconnect) is routed under the same id and each session takes it once; PUBREC only
@@ -262,8 +266,24 @@ final class ClientConnection implements Outlet {
             turn.complete();
           }
         });
-        acks.add(routed, () -> endpoint.publishReceived(packetId));
+        acks.add(routed, () -> {
+          traceAck(packetId, bound.succeeded() ? message.withId(bound.result().messageId()) : message);
+          endpoint.publishReceived(packetId);
+        });
       }
+    }
+  }
+
+  /** The trace's line for an acknowledged PUBLISH (see Session's trace): short printable payloads are shown. */
+  private void traceAck(int packetId, Message message) {
+    if (trace.isDebugEnabled()) {
+      byte[] p = message.payload();
+      boolean printable = p.length <= 64;
+      for (int i = 0; printable && i < p.length; i++) {
+        printable = p[i] >= 0x20 && p[i] < 0x7f;
+      }
+      trace.debug("ack c={} pid={} m={} q={} t={} p={}", clientId, packetId, message.id(), message.qos().value(),
+          message.topic(), printable ? new String(p, java.nio.charset.StandardCharsets.US_ASCII) : p.length + "B");
     }
   }
 

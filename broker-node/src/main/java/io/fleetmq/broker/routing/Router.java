@@ -18,6 +18,8 @@ import java.util.function.BiFunction;
  * subscriptions and their node-level routes in step.
  */
 public final class Router {
+  private static final org.slf4j.Logger trace = org.slf4j.LoggerFactory.getLogger("io.fleetmq.trace.route");
+
 
   private final TopicTrie<Session, QoS> subscriptions = new TopicTrie<>();
   private final RouteTable routes;
@@ -93,7 +95,11 @@ public final class Router {
 
   /** Delivers to this node's sessions; each session gets one copy at the maximum QoS it matched. */
   public Future<Void> deliverLocal(Message message) {
-    return localTargets(message).deliver(message);
+    Targets targets = localTargets(message);
+    if (targets.isEmpty() && message.qos() != QoS.AT_MOST_ONCE && trace.isDebugEnabled()) {
+      trace.debug("none m={} t={}", message.id(), message.topic()); // routed here, no session here takes it
+    }
+    return targets.deliver(message);
   }
 
   private Targets localTargets(Message message) {

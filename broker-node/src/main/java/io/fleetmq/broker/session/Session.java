@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
 public final class Session {
 
   private static final Logger log = LoggerFactory.getLogger(Session.class);
+  /**
+   * One line per step of a durable QoS 1/2 message (taken, sent, completed, loaded): off unless
+   * the logger {@code io.fleetmq.trace} is at DEBUG (the fault-injection test turns it on, so a
+   * lost message can be followed through the cluster).
+   */
+  private static final Logger trace = LoggerFactory.getLogger("io.fleetmq.trace.session");
 
   /** One outbound message, from queueing to its final acknowledgement. */
   private static final class Outbound {
@@ -197,6 +203,11 @@ public final class Session {
    * Messages the earlier owner had sent are re-sent first, with their packet ids.
    */
   public synchronized void restore(List<QueuedMessage> stored) {
+    if (trace.isDebugEnabled()) {
+      StringBuilder ids = new StringBuilder();
+      stored.forEach(q -> ids.append(q.isDone() ? " -" : " ").append(q.message().id()).append('/').append(q.packetId()));
+      trace.debug("load c={} e={} n={} held={} ids={}", clientId, epoch, stored.size(), pending.size() + inflight.size(), ids);
+    }
     List<Outbound> merged = new ArrayList<>(pending);
     stored.stream().filter(q -> !q.isDone())
         .sorted(Comparator.comparingLong(QueuedMessage::seq).thenComparingLong(q -> q.message().id())).forEach(q -> {
@@ -264,6 +275,9 @@ public final class Session {
         newOutlet.writePubrel(o.packetId);
       } else {
         newOutlet.writePublish(o.message.topic(), o.message.payload(), o.qos, true, o.message.retain(), o.packetId);
+      }
+      if (durable && trace.isDebugEnabled()) {
+        trace.debug("send c={} m={} pid={} dup=true phase={} on=attach", clientId, o.message.id(), o.packetId, o.phase);
       }
     }
     pump();
@@ -390,10 +404,16 @@ public final class Session {
       Outbound held = byMessageId.get(message.id());
       if (held != null) {
         // a publisher's retry of a message this session took: held once, taken once its first write is
+        if (trace.isDebugEnabled()) {
+          trace.debug("take c={} m={} e={} held={}", clientId, message.id(), epoch, held.taken == null ? "loaded" : "wait");
+        }
         return held.taken == null ? Future.succeededFuture() : held.taken;
       }
       // (not a retained message sent on SUBSCRIBE, flagged retain: a new subscription gets it again)
       if (message.id() != 0 && !message.retain() && recentlyCompleted.contains(message.id())) {
+        if (durable && trace.isDebugEnabled()) {
+          trace.debug("take c={} m={} e={} completed_before=true", clientId, message.id(), epoch);
+        }
         return Future.succeededFuture();
       }
       if (pending.size() >= maxQueued) {
@@ -429,6 +449,9 @@ public final class Session {
       case HELD -> takeOverSent(stored, put.found()) || stored.packetId == 0
           ? Future.succeededFuture(true) : store.update(toQueued(stored, writeEpoch));
       case TAKEN -> {
+        if (trace.isDebugEnabled()) {
+          trace.debug("take c={} m={} e={} store=TAKEN", clientId, message.id(), writeEpoch);
+        }
         forget(stored); // delivered and completed already
         yield Future.succeededFuture(true);
       }
@@ -453,6 +476,10 @@ public final class Session {
         .onSuccess(v -> stored(stored))
         .onFailure(e -> notStored(stored, e))
         .onComplete(taken);
+    if (trace.isDebugEnabled()) {
+      taken.future().onComplete(ar -> trace.debug("take c={} m={} e={} ok={}{}", clientId, message.id(), writeEpoch,
+          ar.succeeded(), ar.succeeded() ? "" : " why=\"" + ar.cause().getMessage() + "\""));
+    }
     return taken.future();
   }
 
@@ -551,6 +578,9 @@ public final class Session {
       inflight.put(head.packetId, head);
       outlet.writePublish(head.message.topic(), head.message.payload(), head.qos, head.dup, head.message.retain(),
           head.packetId);
+      if (durable && trace.isDebugEnabled()) {
+        trace.debug("send c={} m={} pid={} dup={}", clientId, head.message.id(), head.packetId, head.dup);
+      }
     }
   }
 
@@ -588,6 +618,9 @@ public final class Session {
         outlet.writePubrel(o.packetId);
       } else {
         outlet.writePublish(o.message.topic(), o.message.payload(), o.qos, true, o.message.retain(), o.packetId);
+      }
+      if (trace.isDebugEnabled()) {
+        trace.debug("send c={} m={} pid={} dup=true phase={} on=takeover", clientId, o.message.id(), o.packetId, o.phase);
       }
     }
     return true;
@@ -668,6 +701,9 @@ public final class Session {
   }
 
   private void complete(Outbound o) {
+    if (durable && trace.isDebugEnabled()) {
+      trace.debug("done c={} m={} pid={} e={}", clientId, o.message.id(), o.packetId, epoch);
+    }
     progress++;
     inflight.remove(o.packetId);
     usedPacketIds.remove(o.packetId);

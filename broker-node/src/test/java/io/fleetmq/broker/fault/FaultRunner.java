@@ -98,6 +98,54 @@ public final class FaultRunner {
         : FaultSchedule.generate(seed, cfg.faults(), cfg.kinds(), cfg.shape(), cfg.seconds());
   }
 
+  /**
+   * With -Dfault.trace=true every node also writes the broker's trace (each durable message taken,
+   * sent, completed and loaded, each acknowledged PUBLISH) to trace-node&lt;i&gt;.log in the run's
+   * log directory, so a lost message can be followed: its publisher's ack line carries the
+   * payload "publisher:seq" and the message id. It costs CPU, so the timing of a traced run differs.
+   */
+  private Path traceLogConfig() {
+    try {
+      Files.createDirectories(logDir);
+      try (var old = Files.list(logDir)) {
+        for (Path f : old.filter(f -> f.getFileName().toString().startsWith("trace-")).toList()) {
+          Files.delete(f);
+        }
+      }
+      Path cfgFile = logDir.resolve("trace-log4j2.xml");
+      String file = logDir.toAbsolutePath().resolve("trace-node").toString();
+      Files.writeString(cfgFile, """
+          <?xml version="1.0" encoding="UTF-8"?>
+          <Configuration status="WARN" shutdownHook="disable">
+            <Appenders>
+              <Console name="console" target="SYSTEM_OUT">
+                <PatternLayout pattern="%d{ISO8601} %-5level [%t] %c{1} - %msg%n"/>
+              </Console>
+              <File name="trace" fileName="FILE${env:FLEETMQ_NODE}.log" append="true" immediateFlush="false" bufferSize="8192">
+                <PatternLayout pattern="%d{HH:mm:ss,SSS} %c{1} %msg%n"/>
+              </File>
+            </Appenders>
+            <Loggers>
+              <Logger name="com.hazelcast" level="WARN"/>
+              <Logger name="com.hazelcast.internal.cluster.ClusterService" level="INFO"/>
+              <Logger name="io.netty" level="WARN"/>
+              <Logger name="io.vertx" level="WARN"/>
+              <Logger name="io.fleetmq" level="INFO"/>
+              <Logger name="io.fleetmq.trace" level="DEBUG" additivity="false">
+                <AppenderRef ref="trace"/>
+              </Logger>
+              <Root level="INFO">
+                <AppenderRef ref="console"/>
+              </Root>
+            </Loggers>
+          </Configuration>
+          """.replace("FILE", file));
+      return cfgFile;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   public Report run() {
     FaultSchedule schedule = schedule(cfg, seed);
     log("schedule " + schedule.describe());
@@ -116,8 +164,12 @@ public final class FaultRunner {
     Clients clients = new Clients(ledger, live, this::log);
     ProcessTarget target = null;
     String run = "fi" + Long.toHexString(seed).replace('-', 'm');
-    try (ProcessCluster c = new ProcessCluster(NODES, "--member-timeout", String.valueOf(cfg.memberTimeout()),
-        "--cluster-timeout", String.valueOf(cfg.clusterTimeout()), "--drain-period", String.valueOf(cfg.drainPeriod()))) {
+    List<String> nodeArgs = new ArrayList<>(List.of("--member-timeout", String.valueOf(cfg.memberTimeout()),
+        "--cluster-timeout", String.valueOf(cfg.clusterTimeout()), "--drain-period", String.valueOf(cfg.drainPeriod())));
+    if (Boolean.getBoolean("fault.trace")) {
+      nodeArgs.addAll(List.of("--log-config", traceLogConfig().toString()));
+    }
+    try (ProcessCluster c = new ProcessCluster(NODES, nodeArgs.toArray(String[]::new))) {
       c.startHaproxy();
       try (Relay relay = new Relay(c.lbPort)) {
         target = new ProcessTarget(c, relay, cfg.memberTimeout(), cfg.clusterTimeout(), this::log);

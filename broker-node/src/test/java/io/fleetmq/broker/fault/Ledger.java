@@ -75,7 +75,7 @@ public final class Ledger {
 
   /** The publish of (publisher, seq) completed (PUBACK for QoS 1, PUBCOMP for QoS 2). */
   public void acked(String publisher, int seq) {
-    pub(publisher).acked(seq);
+    pub(publisher).acked(seq, System.nanoTime());
   }
 
   /** The publish failed (not acknowledged); the publisher will send it again. */
@@ -244,7 +244,9 @@ public final class Ledger {
           r.delivered += acked.cardinality() - lost.cardinality();
           if (!lost.isEmpty()) {
             r.lost += lost.cardinality();
-            r.lostByChannel.put(s.id + "<-" + p.id, lost.cardinality() + " (seq " + ranges(lost, 6) + ")");
+            r.lostByChannel.put(s.id + "<-" + p.id, lost.cardinality() + " (seq " + ranges(lost, 6)
+                + String.format(", acked +%.1f..+%.1f s)", (p.ackedAt(lost.nextSetBit(0)) - origin) / 1e9,
+                (p.ackedAt(lost.previousSetBit(lost.length())) - origin) / 1e9));
           }
         }
       }
@@ -398,6 +400,7 @@ public final class Ledger {
     final String topic;
     private final BitSet sent = new BitSet();
     private final BitSet acked = new BitSet();
+    private long[] ackedAt = new long[1024];
     private final Map<Integer, Integer> resent = new ConcurrentHashMap<>();
     private long failures;
 
@@ -414,8 +417,19 @@ public final class Ledger {
       sent.set(seq);
     }
 
-    synchronized void acked(int seq) {
+    synchronized void acked(int seq, long now) {
       acked.set(seq);
+      if (seq >= ackedAt.length) {
+        ackedAt = java.util.Arrays.copyOf(ackedAt, Math.max(seq + 1, ackedAt.length * 2));
+      }
+      if (ackedAt[seq] == 0) {
+        ackedAt[seq] = now;
+      }
+    }
+
+    /** When seq was first acknowledged (System.nanoTime), 0 if never. */
+    synchronized long ackedAt(int seq) {
+      return seq < ackedAt.length ? ackedAt[seq] : 0;
     }
 
     synchronized void failed() {

@@ -63,7 +63,8 @@ public final class ProcessCluster implements AutoCloseable {
         "--http-host", "127.0.0.1", "--http-port", String.valueOf(httpPorts[i]), "--cluster-port", String.valueOf(clusterPorts[i]),
         "--cluster-members", members));
     args.addAll(List.of(extra));
-    return BrokerProcess.run(java.util.Map.of(), args.toArray(String[]::new));
+    // FLEETMQ_NODE: the node's index, for a log configuration that writes a file per node
+    return BrokerProcess.run(java.util.Map.of("FLEETMQ_NODE", String.valueOf(i)), args.toArray(String[]::new));
   }
 
   public int mqttPort(int i) {
