@@ -243,6 +243,7 @@ public final class Broker {
     ClusterNode node = cluster;
     long tick = reconcileTicks++;
     boolean scan = tick % 15 == 0;
+    home.unrouteSuperseded().onFailure(e -> log.warn("event=fenced.check_failed reason=\"{}\"", e.toString()));
     if (scan) {
       home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
     }
@@ -338,6 +339,9 @@ public final class Broker {
       // what this node saw leave while it was cut off were the others, who are members again
       departed.forgetIf(cluster::isMember);
       log.info("event=node.quorate members={} min_cluster_size={}", members, config.quorum());
+      // the sessions it let go of whose records still name it are adopted here again now, not at
+      // the next pass: until then deliveries for them are refused
+      home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
     }
   }
 

@@ -189,6 +189,58 @@ class SettleTest {
     assertThat(routedHere).doesNotContain("t/#");
   }
 
+  /**
+   * The same when no release ever arrives: the copy leaves the trie once the store shows the
+   * session at a newer epoch elsewhere with its routes confirmed (routingFrom no longer names this
+   * node), not before.
+   */
+  @Test
+  void aFencedCopy_leavesTheTrie_onceTheStoreShowsTheNewOwnersRoutes_notBefore() {
+    SessionHome.Connected onA = home.connect("c", true, null).result();
+    assertThat(router.subscribe(onA.session(), "t/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+    long b = storeB.claim("c", true, null).result().epoch(); // the client reconnected to B
+    assertThat(router.deliverLocal(msg("t/1")).failed()).isTrue(); // fenced here
+    assertThat(storeA.record("c").result().routingFrom("A")).isTrue();
+
+    assertThat(home.unrouteSuperseded().succeeded()).isTrue();
+    assertThat(router.deliverLocal(msg("t/2")).failed()).as("B has not confirmed its routes: still refused").isTrue();
+
+    assertThat(storeB.routed("c", b).result()).isTrue(); // B routed its filters
+    assertThat(home.unrouteSuperseded().succeeded()).isTrue();
+    assertThat(routedHere).doesNotContain("t/#");
+    assertThat(router.deliverLocal(msg("t/3")).succeeded()).isTrue();
+  }
+
+  /**
+   * FaultInjectionIT seed 3001 (189 and 614 messages lost in two runs): a node that resumed from a
+   * long stop found itself below quorum and dropped its sessions out of its trie, while the other
+   * nodes' event bus still reached it; their publishes for those sessions were answered with
+   * success here, and acknowledged, for nobody. A durable session let go of this way keeps failing
+   * deliveries until a successor routes it; a clean one is owed nothing and goes at once.
+   */
+  @Test
+  void aNodeBelowQuorum_refusesDeliveriesForTheDurableSessionsItDropped_untilASuccessorRoutesThem() {
+    SessionHome.Connected durable = home.connect("c", true, null).result();
+    assertThat(router.subscribe(durable.session(), "t/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+    assertThat(home.saveSubscriptions(durable.session()).succeeded()).isTrue();
+    SessionHome.Connected clean = home.connect("k", false, null).result();
+    assertThat(router.subscribe(clean.session(), "k/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+
+    assertThat(home.dropAll()).isEqualTo(2);
+    assertThat(router.deliverLocal(msg("t/1")).failed()).as("refused, not acknowledged to nobody").isTrue();
+    assertThat(routedHere).contains("t/#").doesNotContain("k/#");
+
+    // merged back: the record still names this node, so the copy keeps refusing until the
+    // session is adopted here again (or taken elsewhere)
+    assertThat(home.unrouteSuperseded().succeeded()).isTrue();
+    assertThat(router.deliverLocal(msg("t/2")).failed()).isTrue();
+    assertThat(home.settleOwned().succeeded()).isTrue();
+    Session again = home.registry().get("c");
+    assertThat(again).isNotNull().isNotSameAs(durable.session());
+    assertThat(router.deliverLocal(msg("t/3")).succeeded()).isTrue();
+    assertThat(storeA.loadQueue("c").result()).extracting(q -> q.message().topic()).containsExactly("t/3");
+  }
+
   @Test
   void aDurableRecordNamingThisNode_withNoSessionHere_isAdopted_routed_andTakesMessages() {
     long orphaned = orphanOnA(true);
