@@ -75,7 +75,7 @@ public final class Broker {
 
   private Future<Void> joined(ClusterNode node) {
     Vertx vertx = node.vertx();
-    router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver);
+    router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver, node.transport()::deliverOnce);
     io.fleetmq.broker.session.Drops drops = new io.fleetmq.broker.session.Drops();
     home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
         config.maxInflight(), config.maxQueuedMessages(), drops);
@@ -83,7 +83,7 @@ public final class Broker {
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
             node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));
-    return node.serve(router::deliverLocal, home, this::nodeLeft, departed::forget)
+    return node.serve(router, home, this::nodeLeft, departed::forget)
         .compose(v -> deployListeners(vertx))
         .onSuccess(v -> {
           long sweep = Math.max(250, Math.min(60_000, config.sessionExpirySeconds() * 1000 / 4));

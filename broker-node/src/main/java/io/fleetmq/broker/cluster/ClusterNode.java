@@ -137,7 +137,7 @@ public final class ClusterNode {
    * calls {@code nodeLeft} with the id of each node that leaves the cluster (stopped or dead) and
    * {@code nodeJoined} with the id of each that joins (or merges back).
    */
-  public Future<Void> serve(Function<Message, Future<Void>> deliverLocal, SessionHome home,
+  public Future<Void> serve(io.fleetmq.broker.routing.Router router, SessionHome home,
                             Consumer<String> nodeLeft, Consumer<String> nodeJoined) {
     hz.getCluster().addMembershipListener(new MembershipListener() {
       @Override
@@ -159,7 +159,8 @@ public final class ClusterNode {
         }
       }
     });
-    return transport.start(deliverLocal, routes::routeAnnounced, retained::topicAnnounced, home);
+    return transport.start(router::deliverLocal, (self, m, skip) -> router.deliverOnceLocal(m, skip), routes::routeAnnounced,
+        retained::topicAnnounced, home);
   }
 
   /**

@@ -1,5 +1,8 @@
 package io.fleetmq.broker.cluster;
 
+import io.fleetmq.broker.message.QoS;
+import io.fleetmq.broker.routing.Router;
+
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.session.SessionHome;
 import io.fleetmq.broker.session.SessionOwners;
@@ -20,7 +23,9 @@ import java.util.function.Function;
  * {@code broker.v1.node.<id>.deliver} carries publishes (one copy per node, batched per turn of
  * the sender's event loop; the node replies once every matching session there has taken every
  * message of the batch; the event bus itself is at-most-once) and
- * {@code broker.v1.node.<id>.route} carries route and new-retained-topic announcements.
+ * {@code broker.v1.node.<id>.route} carries route and new-retained-topic announcements;
+ * {@code broker.v1.node.<id>.deliver-once} carries a will to the sessions that have not taken it
+ * yet, and answers which took it.
  */
 public final class ClusterTransport implements SessionOwners {
 
@@ -55,6 +60,10 @@ public final class ClusterTransport implements SessionOwners {
     return "broker.v1.node." + node + ".deliver";
   }
 
+  static String deliverOnceAddress(String node) {
+    return "broker.v1.node." + node + ".deliver-once";
+  }
+
   static String routeAddress(String node) {
     return "broker.v1.node." + node + ".route";
   }
@@ -78,9 +87,26 @@ public final class ClusterTransport implements SessionOwners {
     void accept(String filter, String node, long version);
   }
 
-  Future<Void> start(Function<Message, Future<Void>> deliverLocal, RouteAnnounced routeAnnounced,
-                     java.util.function.Consumer<String> retainedAnnounced, SessionHome home) {
+  Future<Void> start(Function<Message, Future<Void>> deliverLocal, Router.OnceDelivery deliverOnceLocal,
+                     RouteAnnounced routeAnnounced, java.util.function.Consumer<String> retainedAnnounced,
+                     SessionHome home) {
     EventBus eb = vertx.eventBus();
+    MessageConsumer<JsonObject> once = eb.consumer(deliverOnceAddress(localNode), msg -> {
+      JsonObject b = msg.body();
+      Message m = new Message(b.getLong("id"), b.getString("topic"), b.getBinary("payload"),
+          QoS.of(b.getInteger("qos")), false, b.getString("publisher"));
+      java.util.Set<String> skip = new java.util.HashSet<>();
+      b.getJsonArray("skip").forEach(c -> skip.add((String) c));
+      deliverOnceLocal.deliver(localNode, m, skip).onComplete(ar -> {
+        if (ar.failed()) {
+          msg.fail(500, ar.cause().toString());
+        } else {
+          msg.reply(new JsonObject().put("taken", new io.vertx.core.json.JsonArray(List.copyOf(ar.result().sessions())))
+              .put("failure", ar.result().failure()));
+        }
+      });
+    });
+    consumers.add(once);
     MessageConsumer<Object> deliver = eb.consumer(deliverAddress(localNode), msg -> {
       // a single Message is what builds before batching sent; taken so a mixed cluster does not
       // fail on it (those builds cannot read batches: see docs/operations.md, rolling upgrades)
@@ -120,7 +146,8 @@ public final class ClusterTransport implements SessionOwners {
     consumers.add(route);
     consumers.add(release);
     consumers.add(adopt);
-    return Future.all(deliver.completion(), route.completion(), release.completion(), adopt.completion()).mapEmpty();
+    return Future.all(List.of(deliver.completion(), route.completion(), release.completion(), adopt.completion(),
+        once.completion())).mapEmpty();
   }
 
   private static void replyWhenDone(io.vertx.core.eventbus.Message<JsonObject> msg, Future<Void> work) {
@@ -184,6 +211,21 @@ public final class ClusterTransport implements SessionOwners {
   public Future<Void> requestAdopt(String node, String clientId) {
     JsonObject body = new JsonObject().put("clientId", clientId).put("from", localNode);
     return vertx.eventBus().request(adoptAddress(node), body, routeOptions).mapEmpty();
+  }
+
+  /**
+   * Sends a message to one other node's sessions except those named; answers which took it
+   * (for wills, {@link Router#publishOnce}). A failure means none is known to have taken it.
+   */
+  public Future<Router.Reached> deliverOnce(String node, Message m, java.util.Set<String> skipSessions) {
+    JsonObject body = new JsonObject().put("id", m.id()).put("topic", m.topic()).put("payload", m.payload())
+        .put("qos", m.qos().value()).put("publisher", m.publisher())
+        .put("skip", new io.vertx.core.json.JsonArray(List.copyOf(skipSessions)));
+    return vertx.eventBus().<JsonObject>request(deliverOnceAddress(node), body, routeOptions).map(reply -> {
+      java.util.Set<String> taken = new java.util.HashSet<>();
+      reply.body().getJsonArray("taken").forEach(c -> taken.add((String) c));
+      return new Router.Reached(taken, reply.body().getString("failure"));
+    });
   }
 
   /**

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 
@@ -33,10 +34,34 @@ public final class Router {
    *                       taken it (delivered or stored for every matching session there)
    */
   public Router(RouteTable routes, RetainedStore retained, BiFunction<String, Message, Future<Void>> remoteDelivery) {
+    // without a per-session remote delivery, a retry goes to every node again (each session's
+    // memory of what it took is what then keeps a second copy out)
+    this(routes, retained, remoteDelivery,
+        (node, m, skip) -> remoteDelivery.apply(node, m).map(v -> new Reached(Set.of(), null)));
+  }
+
+  /**
+   * @param onceDelivery delivers a message to another node's sessions except those named, and
+   *                     answers which took it ({@link #publishOnce}, for wills)
+   */
+  public Router(RouteTable routes, RetainedStore retained, BiFunction<String, Message, Future<Void>> remoteDelivery,
+                OnceDelivery onceDelivery) {
     this.routes = routes;
     this.retained = retained;
     this.remoteDelivery = remoteDelivery;
+    this.onceDelivery = onceDelivery;
   }
+
+  /** A delivery to one node's sessions, skipping those that took the message before. */
+  public interface OnceDelivery {
+    Future<Reached> deliver(String node, Message message, Set<String> skipSessions);
+  }
+
+  /** The client ids of the sessions that took a message, and why the others did not (null if none failed). */
+  public record Reached(Set<String> sessions, String failure) {
+  }
+
+  private final OnceDelivery onceDelivery;
 
   /**
    * Routes a message published by a client (or a will). Completes when every node with a
@@ -64,9 +89,13 @@ public final class Router {
 
   /**
    * {@link #publish}, skipping the targets named in {@code reached} (the retained store
-   * {@code "retained"}, this node's sessions {@code "session:<client id>"}, other nodes by id) and adding each
-   * target that takes it: a retry after a partial failure goes only where the message did not
-   * arrive, so no subscriber gets a second copy of it (how a will is published exactly once).
+   * {@code "retained"}, sessions {@code "session:<client id>"} wherever they are) and adding each
+   * target that takes it: a retry after a partial failure goes only to the sessions that did not
+   * take it, so no subscriber gets a second copy of it (how a will is published exactly once).
+   * Sessions count one by one, not nodes: a session that moved onto a node the earlier attempt
+   * reached, from one it did not, still gets it (FaultInjectionIT seed 1001 for this node's
+   * sessions, seed 3001 for another node's: a watcher taken over onto a node the first attempt
+   * had counted as reached never got the will).
    */
   public Future<Void> publishOnce(Message message, java.util.Set<String> reached) {
     List<Future<Void>> steps = new ArrayList<>(4);
@@ -74,23 +103,41 @@ public final class Router {
       steps.add(retained.put(message).onSuccess(v -> reached.add("retained")));
     }
     Message live = message.withRetain(false);
-    // this node's sessions count one by one: a session that moved here from a node the earlier
-    // attempt did not reach still gets it (FaultInjectionIT seed 1001: a watcher taken over onto
-    // the publishing node after its first attempt never got the will)
-    Targets local = localTargets(live);
-    local.forEach((session, qos) -> {
-      String key = "session:" + session.clientId();
-      if (!reached.contains(key)) {
-        steps.add(session.deliver(live, QoS.min(live.qos(), qos)).onSuccess(v -> reached.add(key)));
+    Set<String> skip = new java.util.HashSet<>();
+    for (String r : reached) {
+      if (r.startsWith("session:")) {
+        skip.add(r.substring("session:".length()));
       }
-    });
+    }
+    steps.add(noteReached(deliverOnceLocal(live, skip), reached));
     routes.remoteNodesFor(message.topic(), node -> {
-      if (!reached.contains(node)) {
-        remoteSends.increment();
-        steps.add(remoteDelivery.apply(node, live).onSuccess(v -> reached.add(node)));
-      }
+      remoteSends.increment();
+      steps.add(noteReached(onceDelivery.deliver(node, live, skip), reached));
     });
     return Future.all(steps).mapEmpty();
+  }
+
+  private static Future<Void> noteReached(Future<Reached> delivered, Set<String> reached) {
+    return delivered.compose(r -> {
+      r.sessions().forEach(c -> reached.add("session:" + c));
+      return r.failure() == null ? Future.succeededFuture() : Future.failedFuture(r.failure());
+    });
+  }
+
+  /**
+   * Delivers to this node's sessions except those named; answers which took it. Never fails: a
+   * session that refused is reported in {@link Reached#failure}.
+   */
+  public Future<Reached> deliverOnceLocal(Message message, Set<String> skipSessions) {
+    List<Future<Void>> taking = new ArrayList<>();
+    Set<String> took = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    localTargets(message).forEach((session, qos) -> {
+      if (!skipSessions.contains(session.clientId())) {
+        taking.add(session.deliver(message, QoS.min(message.qos(), qos)).onSuccess(v -> took.add(session.clientId())));
+      }
+    });
+    return Future.join(taking).transform(ar -> Future.succeededFuture(
+        new Reached(Set.copyOf(took), ar.failed() ? ar.cause().toString() : null)));
   }
 
   /** Delivers to this node's sessions; each session gets one copy at the maximum QoS it matched. */

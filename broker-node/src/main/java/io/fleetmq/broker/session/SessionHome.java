@@ -259,7 +259,7 @@ public final class SessionHome {
         Session session = newSession(clientId, true, claim.epoch());
         session.detach(null); // offline: the expiry clock runs from now
         return moveIn(session, r.subscriptions(), local, null)
-            .recover(e -> discard(session).transform(ar -> Future.failedFuture(e)));
+            .recover(e -> abandon(session).transform(ar -> Future.failedFuture(e)));
       });
     }).recover(e -> {
       if (attempt + 1 < SETTLE_ATTEMPTS) {
@@ -352,7 +352,7 @@ public final class SessionHome {
             .map(new Connected(session, true, epoch))
             // a half-built session must not be resumed by the client's next attempt: drop it
             // (the stored queue stays for that attempt to load)
-            .recover(e -> discard(session).transform(ar -> Future.failedFuture(e)));
+            .recover(e -> abandon(session).transform(ar -> Future.failedFuture(e)));
       }
       Future<Void> localGone = local == null ? Future.succeededFuture() : discard(local);
       session = newSession(clientId, durable, epoch);
@@ -534,6 +534,21 @@ public final class SessionHome {
     registry.remove(local);
   }
 
+  /**
+   * Drops a half-built durable session (its set-up failed part-way): it is not resumed by the
+   * client's next attempt, but it stays routed here, refusing deliveries, until a successor routes
+   * the session ({@link #keepRoutedUntilSucceeded}). By then its earlier owner may have released
+   * its copy for it: taken out of the trie at once, nobody would take the session's messages
+   * until the settle pass or the client's next CONNECT set it up again, and they were
+   * acknowledged to nobody.
+   */
+  private Future<Void> abandon(Session session) {
+    session.discard();
+    registry.remove(session);
+    keepRoutedUntilSucceeded(session);
+    return session.quiesce();
+  }
+
   /** Ends a session on this node for good (what it stored stays, for the store's owner to keep or clear). */
   public Future<Void> discard(Session session) {
     session.discard();
@@ -657,7 +672,7 @@ public final class SessionHome {
       // a half-built adoption is dropped, so the next pass (or the client's CONNECT) sets it up
       // again rather than resume a copy that never loaded the stored queue
       return moveIn(session, prev.subscriptions(), null, fromAlive ? fromNode : null)
-          .recover(e -> discard(session).transform(ar -> Future.failedFuture(e)))
+          .recover(e -> abandon(session).transform(ar -> Future.failedFuture(e)))
           .compose(v -> will);
     });
   }

@@ -12,6 +12,7 @@ import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
@@ -26,10 +27,26 @@ class PublishOnceTest {
   private final List<String> remoteCalls = new ArrayList<>();
   private final Set<String> failing = ConcurrentHashMap.newKeySet();
 
-  private final Router router = new Router(new LocalRouting.Routes("B", "C"), LocalRouting.NO_RETAINED, (node, m) -> {
-    remoteCalls.add(node);
-    return failing.contains(node) ? Future.failedFuture("node " + node + " timed out") : Future.succeededFuture();
-  });
+  /** The sessions on the other nodes (by node), and each delivery they took (node:session). */
+  private final Map<String, Set<String>> remoteSessions = new ConcurrentHashMap<>(Map.of(
+      "B", ConcurrentHashMap.newKeySet(), "C", ConcurrentHashMap.newKeySet()));
+  private final List<String> remoteTakes = new ArrayList<>();
+
+  private final Router router = new Router(new LocalRouting.Routes("B", "C"), LocalRouting.NO_RETAINED,
+      (node, m) -> Future.failedFuture("not used by publishOnce"), (node, m, skip) -> {
+        remoteCalls.add(node);
+        if (failing.contains(node)) {
+          return Future.failedFuture("node " + node + " timed out");
+        }
+        Set<String> took = new java.util.HashSet<>();
+        for (String session : remoteSessions.get(node)) {
+          if (!skip.contains(session)) {
+            took.add(session);
+            remoteTakes.add(node + ":" + session);
+          }
+        }
+        return Future.succeededFuture(new Router.Reached(took, null));
+      });
 
   @Test
   void aRetryAfterAPartialFailure_goesOnlyWhereTheMessageDidNotArrive() {
@@ -40,16 +57,18 @@ class PublishOnceTest {
     Message will = new Message(7, "will/a", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "a");
     Set<String> reached = ConcurrentHashMap.newKeySet();
 
+    remoteSessions.get("B").add("wb");
+    remoteSessions.get("C").add("wc");
     failing.add("C");
     assertThat(router.publishOnce(will, reached).failed()).isTrue();
-    assertThat(reached).containsExactlyInAnyOrder("session:watcher", "B");
+    assertThat(reached).containsExactlyInAnyOrder("session:watcher", "session:wb");
 
     failing.clear();
     assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
-    assertThat(reached).containsExactlyInAnyOrder("session:watcher", "B", "C");
+    assertThat(reached).containsExactlyInAnyOrder("session:watcher", "session:wb", "session:wc");
     assertThat(router.publishOnce(will, reached).succeeded()).isTrue(); // nothing left to reach
 
-    assertThat(remoteCalls).containsExactly("B", "C", "C");
+    assertThat(remoteTakes).as("each remote session took it once").containsExactlyInAnyOrder("B:wb", "C:wc");
     assertThat(written).as("the local watcher got the will once").containsExactly("will/a");
   }
 
@@ -73,6 +92,29 @@ class PublishOnceTest {
     assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
     assertThat(moved).containsExactly("will/b");
     assertThat(first).as("not twice to the session the first attempt reached").containsExactly("will/b");
+  }
+
+  /**
+   * FaultInjectionIT seed 3001: the first attempt reached node B, where the watcher was not yet,
+   * and timed out at node C, which was stopped and held the watcher's session. The watcher was then
+   * taken over onto B. Counted by node, the retry skipped B and the watcher never got the will;
+   * counted by session, the retry reaches it on B, once.
+   */
+  @Test
+  void aRetry_reachesASessionThatMovedOntoANodeTheFirstAttemptReached() {
+    Message will = new Message(9, "will/c", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "c");
+    Set<String> reached = ConcurrentHashMap.newKeySet();
+    remoteSessions.get("B").add("other");
+    remoteSessions.get("C").add("w");
+    failing.add("C");
+    assertThat(router.publishOnce(will, reached).failed()).isTrue();
+
+    remoteSessions.get("C").remove("w");
+    remoteSessions.get("B").add("w"); // taken over onto B
+    failing.clear();
+    assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
+    assertThat(remoteTakes).containsExactlyInAnyOrder("B:other", "B:w");
+    assertThat(reached).contains("session:w", "session:other");
   }
 
   private static Outlet outlet(String clientId, List<String> written) {

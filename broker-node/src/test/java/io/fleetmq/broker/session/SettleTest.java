@@ -416,11 +416,15 @@ class SettleTest {
     assertThat(left == null || left.discarded()).as("the half-built adoption is dropped").isTrue();
     assertThat(storeA.routingFrom("B").result()).as("not routed here (the failed set-up unrouted it): B's routes stay")
         .extracting(SessionRecord::clientId).containsExactly("c");
+    assertThat(router.deliverLocal(msg("t/meanwhile")).failed())
+        .as("still routed here, refusing: nobody else takes the session's messages yet").isTrue();
 
     SessionHome.Connected back = aAfterB.connect("c", true, null).result();
     assertThat(back.present()).isTrue();
     assertThat(back.session().queueLoaded()).isTrue();
     assertThat(back.session().queuedCount()).as("B's queued message is held").isEqualTo(1);
+    assertThat(router.deliverLocal(msg("t/after")).succeeded()).as("the successor takes them").isTrue();
+    assertThat(back.session().queuedCount()).isEqualTo(2);
   }
 }
 
