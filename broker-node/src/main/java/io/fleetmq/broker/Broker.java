@@ -75,10 +75,12 @@ public final class Broker {
 
   private Future<Void> joined(ClusterNode node) {
     Vertx vertx = node.vertx();
-    router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver, node.transport()::deliverOnce);
+    router = new Router(node.routeTable(), node.retainedStore(), node.transport()::deliver, node.transport()::deliverOnce,
+        node.transport()::forward);
     io.fleetmq.broker.session.Drops drops = new io.fleetmq.broker.session.Drops();
     home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
         config.maxInflight(), config.maxQueuedMessages(), drops);
+    home.lateDeliveryMillis(2000L * config.clusterTimeoutSeconds());
     services = new BrokerServices(config, router, home, node.sessionStore(), node::newMessageId, drops);
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
@@ -380,6 +382,9 @@ public final class Broker {
     io.vertx.core.Promise<Void> stopped = io.vertx.core.Promise.promise(); // bound to no event loop
     listeners
         .compose(v -> home == null ? Future.succeededFuture() : home.handOverAll())
+        // handed over: late deliveries now fail at their senders, then the copies' routes go
+        .compose(v -> cluster == null ? Future.succeededFuture() : cluster.transport().stopDeliveries())
+        .compose(v -> home == null ? Future.succeededFuture() : home.unrouteAllLetGo())
         .eventually(() -> http == null ? Future.succeededFuture() : http.close())
         .onComplete(ar -> cluster.leave().onComplete(left -> management.close().onComplete(closed -> {
           state.set(State.STOPPED);

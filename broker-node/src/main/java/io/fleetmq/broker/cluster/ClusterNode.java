@@ -159,7 +159,7 @@ public final class ClusterNode {
         }
       }
     });
-    return transport.start(router::deliverLocal, (self, m, skip) -> router.deliverOnceLocal(m, skip), routes::routeAnnounced,
+    return transport.start(router::deliverLocal, router::deliverOnceLocal, routes::routeAnnounced,
         retained::topicAnnounced, home);
   }
 

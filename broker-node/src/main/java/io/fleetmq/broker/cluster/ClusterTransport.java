@@ -44,6 +44,8 @@ public final class ClusterTransport implements SessionOwners {
   private static final int MAX_BATCH = 256;
 
   private static final class Batch {
+    /** When the first of its messages was routed (System.nanoTime). */
+    final long opened = System.nanoTime();
     final List<Message> messages = new ArrayList<>();
     final io.vertx.core.Promise<Void> taken = io.vertx.core.Promise.promise();
   }
@@ -54,6 +56,21 @@ public final class ClusterTransport implements SessionOwners {
     this.localNode = localNode;
     this.deliverOptions = new DeliveryOptions().setCodecName(MessageBatch.Codec.NAME).setSendTimeout(timeoutMillis);
     this.routeOptions = new DeliveryOptions().setSendTimeout(timeoutMillis);
+    this.timeoutNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+  }
+
+  private final long timeoutNanos;
+
+  /**
+   * Invariant: a delivery counts as taken only if its reply came back within {@code cluster-timeout}
+   * of its routing, measured here. A node that let go of a session keeps it routed, refusing, for
+   * longer than that after the release (SessionHome), so a message routed to it before the new
+   * owner's routes were visible here, and arriving after the release, is either refused there or
+   * late here; the event bus's own timer alone could lose that race after this process was stopped
+   * (the reply and the timer both waiting on the event loop when it resumes).
+   */
+  private boolean inTime(long routedAt) {
+    return System.nanoTime() - routedAt <= timeoutNanos;
   }
 
   static String deliverAddress(String node) {
@@ -87,7 +104,12 @@ public final class ClusterTransport implements SessionOwners {
     void accept(String filter, String node, long version);
   }
 
-  Future<Void> start(Function<Message, Future<Void>> deliverLocal, Router.OnceDelivery deliverOnceLocal,
+  /** This node's side of deliver-once: the named sessions only (all when null), except those skipped. */
+  interface OnceLocal {
+    Future<Router.Reached> deliver(Message message, java.util.Set<String> skip, java.util.Set<String> only);
+  }
+
+  Future<Void> start(Function<Message, Future<Void>> deliverLocal, OnceLocal deliverOnceLocal,
                      RouteAnnounced routeAnnounced, java.util.function.Consumer<String> retainedAnnounced,
                      SessionHome home) {
     EventBus eb = vertx.eventBus();
@@ -97,7 +119,13 @@ public final class ClusterTransport implements SessionOwners {
           QoS.of(b.getInteger("qos")), false, b.getString("publisher"));
       java.util.Set<String> skip = new java.util.HashSet<>();
       b.getJsonArray("skip").forEach(c -> skip.add((String) c));
-      deliverOnceLocal.deliver(localNode, m, skip).onComplete(ar -> {
+      java.util.Set<String> only = null;
+      if (b.getJsonArray("only") != null) {
+        java.util.Set<String> named = new java.util.HashSet<>();
+        b.getJsonArray("only").forEach(c -> named.add((String) c));
+        only = named;
+      }
+      deliverOnceLocal.deliver(m, skip, only).onComplete(ar -> {
         if (ar.failed()) {
           msg.fail(500, ar.cause().toString());
         } else {
@@ -107,6 +135,7 @@ public final class ClusterTransport implements SessionOwners {
       });
     });
     consumers.add(once);
+    deliveries.add(once);
     MessageConsumer<Object> deliver = eb.consumer(deliverAddress(localNode), msg -> {
       // a single Message is what builds before batching sent; taken so a mixed cluster does not
       // fail on it (those builds cannot read batches: see docs/operations.md, rolling upgrades)
@@ -139,10 +168,12 @@ public final class ClusterTransport implements SessionOwners {
       msg.reply(null);
     });
     MessageConsumer<JsonObject> release = eb.consumer(releaseAddress(localNode), msg ->
-        replyWhenDone(msg, home.release(msg.body().getString("clientId"), msg.body().getLong("epoch"))));
+        replyWhenDone(msg, home.release(msg.body().getString("clientId"), msg.body().getLong("epoch"),
+            msg.body().getString("from"))));
     MessageConsumer<JsonObject> adopt = eb.consumer(adoptAddress(localNode), msg ->
         replyWhenDone(msg, home.adopt(msg.body().getString("clientId"), msg.body().getString("from"))));
     consumers.add(deliver);
+    deliveries.add(deliver);
     consumers.add(route);
     consumers.add(release);
     consumers.add(adopt);
@@ -172,7 +203,7 @@ public final class ClusterTransport implements SessionOwners {
 
   @Override
   public Future<Void> release(String node, String clientId, long epoch) {
-    JsonObject body = new JsonObject().put("clientId", clientId).put("epoch", epoch);
+    JsonObject body = new JsonObject().put("clientId", clientId).put("epoch", epoch).put("from", localNode);
     // no handler means the node has left (its addresses are gone from the cluster): nothing to release
     return vertx.eventBus().request(releaseAddress(node), body, routeOptions).<Void>mapEmpty()
         .recover(e -> noHandlers(e) ? Future.succeededFuture() : Future.failedFuture(e));
@@ -218,10 +249,32 @@ public final class ClusterTransport implements SessionOwners {
    * (for wills, {@link Router#publishOnce}). A failure means none is known to have taken it.
    */
   public Future<Router.Reached> deliverOnce(String node, Message m, java.util.Set<String> skipSessions) {
+    return deliverOnce(node, m, skipSessions, null);
+  }
+
+  /**
+   * Hands a message to one session on a node (a moved copy's successor, see Router): completes
+   * when that session took it; fails when it refused or is not there.
+   */
+  public Future<Void> forward(String node, String clientId, Message m) {
+    return deliverOnce(node, m, java.util.Set.of(), java.util.Set.of(clientId)).compose(r -> r.sessions().contains(clientId)
+        ? Future.succeededFuture()
+        : Future.failedFuture(r.failure() != null ? r.failure() : "session " + clientId + " is not at node " + node));
+  }
+
+  private Future<Router.Reached> deliverOnce(String node, Message m, java.util.Set<String> skipSessions,
+                                             java.util.Set<String> only) {
     JsonObject body = new JsonObject().put("id", m.id()).put("topic", m.topic()).put("payload", m.payload())
         .put("qos", m.qos().value()).put("publisher", m.publisher())
         .put("skip", new io.vertx.core.json.JsonArray(List.copyOf(skipSessions)));
+    if (only != null) {
+      body.put("only", new io.vertx.core.json.JsonArray(List.copyOf(only)));
+    }
+    long routedAt = System.nanoTime();
     return vertx.eventBus().<JsonObject>request(deliverOnceAddress(node), body, routeOptions).map(reply -> {
+      if (!inTime(routedAt)) {
+        throw new IllegalStateException("reply from node " + node + " came after cluster-timeout");
+      }
       java.util.Set<String> taken = new java.util.HashSet<>();
       reply.body().getJsonArray("taken").forEach(c -> taken.add((String) c));
       return new Router.Reached(taken, reply.body().getString("failure"));
@@ -279,8 +332,10 @@ public final class ClusterTransport implements SessionOwners {
     try {
       vertx.eventBus().request(deliverAddress(node), new MessageBatch(List.copyOf(batch.messages)), deliverOptions)
           .onComplete(ar -> {
-            if (ar.succeeded()) {
+            if (ar.succeeded() && inTime(batch.opened)) {
               batch.taken.tryComplete();
+            } else if (ar.succeeded()) {
+              batch.taken.tryFail(new IllegalStateException("reply from node " + node + " came after cluster-timeout"));
             } else {
               batch.taken.tryFail(ar.cause());
             }
@@ -338,6 +393,19 @@ public final class ClusterTransport implements SessionOwners {
   public long received() {
     return received.sum();
   }
+
+  /**
+   * Stops taking deliveries (a stopping node, once its sessions are handed over): a message still
+   * routed here then fails at its sender (no handler), rather than be answered here with no
+   * session to take it.
+   */
+  public Future<Void> stopDeliveries() {
+    List<Future<Void>> done = new ArrayList<>();
+    deliveries.forEach(c -> done.add(c.unregister()));
+    return Future.all(done).mapEmpty();
+  }
+
+  private final List<MessageConsumer<?>> deliveries = new ArrayList<>();
 
   Future<Void> stop() {
     List<Future<Void>> done = new ArrayList<>();

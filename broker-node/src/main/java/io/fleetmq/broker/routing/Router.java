@@ -37,7 +37,8 @@ public final class Router {
     // without a per-session remote delivery, a retry goes to every node again (each session's
     // memory of what it took is what then keeps a second copy out)
     this(routes, retained, remoteDelivery,
-        (node, m, skip) -> remoteDelivery.apply(node, m).map(v -> new Reached(Set.of(), null)));
+        (node, m, skip) -> remoteDelivery.apply(node, m).map(v -> new Reached(Set.of(), null)),
+        (node, clientId, m) -> Future.failedFuture("session " + clientId + " moved to node " + node));
   }
 
   /**
@@ -45,11 +46,36 @@ public final class Router {
    *                     answers which took it ({@link #publishOnce}, for wills)
    */
   public Router(RouteTable routes, RetainedStore retained, BiFunction<String, Message, Future<Void>> remoteDelivery,
-                OnceDelivery onceDelivery) {
+                OnceDelivery onceDelivery, Forward forward) {
     this.routes = routes;
     this.retained = retained;
     this.remoteDelivery = remoteDelivery;
     this.onceDelivery = onceDelivery;
+    this.forward = forward;
+  }
+
+  /** Hands a message to one session on another node; completes when that session took it. */
+  public interface Forward {
+    Future<Void> forward(String node, String clientId, Message message);
+  }
+
+  private final Forward forward;
+
+  /**
+   * A session takes a message; a durable copy that moved, and knows the node of its successor,
+   * hands it there instead: a message another node routed here before it saw the successor's
+   * routes reaches the session rather than being refused (or answered for nobody). A QoS 2
+   * message that reaches the successor both ways is taken once (the queue is keyed by message id).
+   */
+  private Future<Void> take(Session session, Message message, QoS qos) {
+    String next = session.successor();
+    if (next != null && qos != QoS.AT_MOST_ONCE && session.durable() && session.isMoved()) {
+      if (trace.isDebugEnabled()) {
+        trace.debug("forward c={} m={} to={}", session.clientId(), message.id(), next);
+      }
+      return forward.forward(next, session.clientId(), message);
+    }
+    return session.deliver(message, qos);
   }
 
   /** A delivery to one node's sessions, skipping those that took the message before. */
@@ -129,11 +155,17 @@ public final class Router {
    * session that refused is reported in {@link Reached#failure}.
    */
   public Future<Reached> deliverOnceLocal(Message message, Set<String> skipSessions) {
+    return deliverOnceLocal(message, skipSessions, null);
+  }
+
+  /** {@link #deliverOnceLocal(Message, Set)}, to the named sessions only (all when null). */
+  public Future<Reached> deliverOnceLocal(Message message, Set<String> skipSessions, Set<String> onlySessions) {
     List<Future<Void>> taking = new ArrayList<>();
     Set<String> took = java.util.concurrent.ConcurrentHashMap.newKeySet();
     localTargets(message).forEach((session, qos) -> {
-      if (!skipSessions.contains(session.clientId())) {
-        taking.add(session.deliver(message, QoS.min(message.qos(), qos)).onSuccess(v -> took.add(session.clientId())));
+      if (!skipSessions.contains(session.clientId())
+          && (onlySessions == null || onlySessions.contains(session.clientId()))) {
+        taking.add(take(session, message, QoS.min(message.qos(), qos)).onSuccess(v -> took.add(session.clientId())));
       }
     });
     return Future.join(taking).transform(ar -> Future.succeededFuture(
@@ -159,7 +191,7 @@ public final class Router {
    * The sessions a message goes to, each once at the highest QoS it subscribed with; a map only
    * once a second session matches (most publishes match one).
    */
-  private static final class Targets implements java.util.function.BiConsumer<Session, QoS> {
+  private final class Targets implements java.util.function.BiConsumer<Session, QoS> {
     private Session first;
     private QoS firstQos;
     private Map<Session, QoS> all;
@@ -197,10 +229,10 @@ public final class Router {
         return Future.succeededFuture();
       }
       if (all == null) {
-        return first.deliver(message, QoS.min(message.qos(), firstQos));
+        return take(first, message, QoS.min(message.qos(), firstQos));
       }
       List<Future<Void>> taken = new ArrayList<>(all.size());
-      all.forEach((session, qos) -> taken.add(session.deliver(message, QoS.min(message.qos(), qos))));
+      all.forEach((session, qos) -> taken.add(take(session, message, QoS.min(message.qos(), qos))));
       return Future.all(taken).mapEmpty();
     }
   }

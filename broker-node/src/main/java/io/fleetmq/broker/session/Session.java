@@ -320,6 +320,20 @@ public final class Session {
     discard();
   }
 
+  /**
+   * The node that holds this copy's successor, once known (the node that asked for the release,
+   * or the record's owner): a moved copy hands the messages still routed to it there.
+   */
+  private volatile String successor;
+
+  public void forwardTo(String node) {
+    successor = node;
+  }
+
+  public String successor() {
+    return successor;
+  }
+
   public synchronized boolean isMoved() {
     return moved;
   }

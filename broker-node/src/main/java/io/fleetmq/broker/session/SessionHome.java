@@ -105,6 +105,19 @@ public final class SessionHome {
   /** Copies let go of but still in the trie (failing deliveries), by client id. */
   private final Map<String, Fenced> fencedRouted = new ConcurrentHashMap<>();
   static final long FENCED_ROUTE_MILLIS = 60_000;
+  /**
+   * A let-go copy stays routed at least this long, even once its successor is confirmed: a
+   * message another node routed here before that node saw the successor's routes may still be on
+   * its way, and must be refused, not answered for nobody (FaultInjectionIT seed 4008: released
+   * during a rolling restart while such a message was in flight). It exceeds the time after which
+   * the sender no longer counts a reply ({@code cluster-timeout}, see ClusterTransport).
+   */
+  private volatile long lateDeliveryMillis = 6_000;
+
+  /** Sets how long a let-go copy stays routed at least (twice {@code cluster-timeout}). */
+  public void lateDeliveryMillis(long millis) {
+    this.lateDeliveryMillis = millis;
+  }
 
   private void unrouteFenced(String clientId, Session s) {
     Fenced f = fencedRouted.get(clientId);
@@ -125,12 +138,19 @@ public final class SessionHome {
     for (Map.Entry<String, Fenced> e : fencedRouted.entrySet()) {
       String clientId = e.getKey();
       Session copy = e.getValue().session();
-      if (now - e.getValue().since() > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(FENCED_ROUTE_MILLIS)) {
+      long age = now - e.getValue().since();
+      if (age < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(lateDeliveryMillis)) {
+        continue;
+      }
+      if (age > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(FENCED_ROUTE_MILLIS)) {
         log.warn("client={} event=fenced.unrouted reason=no_successor_confirmed waited_ms={}", clientId, FENCED_ROUTE_MILLIS);
         unrouteFenced(clientId, copy);
         continue;
       }
       checks.add(store.record(clientId).map(r -> {
+        if (r != null && !r.ended() && r.durable() && r.epoch() > copy.epoch() && !r.ownerNode().equals(nodeId)) {
+          copy.forwardTo(r.ownerNode()); // the session's owner now: what still arrives goes there
+        }
         if (succeeded(r, copy.epoch())) {
           unrouteFenced(clientId, copy);
         }
@@ -138,6 +158,20 @@ public final class SessionHome {
       }));
     }
     return Future.join(checks).mapEmpty();
+  }
+
+  /**
+   * Takes every let-go copy out of the trie at once (a stopping node, after its hand-over and once
+   * it takes no more deliveries): their routes go before this node leaves.
+   */
+  public Future<Void> unrouteAllLetGo() {
+    List<Future<Void>> done = new ArrayList<>();
+    for (Map.Entry<String, Fenced> e : fencedRouted.entrySet()) {
+      if (fencedRouted.remove(e.getKey(), e.getValue())) {
+        done.add(router.unsubscribeAll(e.getValue().session()));
+      }
+    }
+    return Future.join(done).mapEmpty();
   }
 
   /** Whether the record shows a session a copy at {@code epoch} on this node no longer needs to stand in for. */
@@ -470,32 +504,51 @@ public final class SessionHome {
    * store write already issued has completed.
    */
   public Future<Void> release(String clientId, long epoch) {
+    return release(clientId, epoch, null);
+  }
+
+  /**
+   * {@link #release(String, long)} asked by the node {@code from} (null if not known), which holds
+   * the successor: messages still routed to this copy are handed there.
+   */
+  public Future<Void> release(String clientId, long epoch, String from) {
     Pending pending = connecting.get(clientId);
     if (pending == null) {
-      return releaseNow(clientId, epoch);
+      return releaseNow(clientId, epoch, from);
     }
     // a CONNECT here holds an older claim: let it finish, then release what it set up, so
     // nothing it stores escapes the new owner (its claim is known quickly; its completion may
     // wait on another node's release, which never waits on this one for an older epoch)
     return pending.claimed().transform(ar -> ar.succeeded() && ar.result() < epoch
-        ? pending.done().transform(v -> releaseNow(clientId, epoch))
-        : releaseNow(clientId, epoch));
+        ? pending.done().transform(v -> releaseNow(clientId, epoch, from))
+        : releaseNow(clientId, epoch, from));
   }
 
-  private Future<Void> releaseNow(String clientId, long epoch) {
+  private Future<Void> releaseNow(String clientId, long epoch, String from) {
     Fenced fenced = fencedRouted.get(clientId);
-    if (fenced != null && fenced.session().epoch() < epoch) {
-      unrouteFenced(clientId, fenced.session()); // the new owner routed its filters: this copy may go
+    if (from != null && fenced != null && fenced.session().epoch() < epoch) {
+      fenced.session().forwardTo(from);
     }
+    // a fenced copy here stays routed, refusing, until unrouteSuperseded sees the successor
+    // confirmed and lateDeliveryMillis passed: messages routed here before the other nodes saw
+    // the new owner's routes may still arrive
     Session local = registry.get(clientId);
     if (local == null || local.epoch() >= epoch) {
       return Future.succeededFuture();
     }
     letGo(local);
-    log.info("client={} event=session.released epoch={}", clientId, epoch);
-    // out of this node's trie at once (deliveries to a moved copy fail), then its writes settle
-    Future<Void> unrouted = router.unsubscribeAll(local);
-    return local.quiesce().compose(v -> unrouted);
+    log.info("client={} event=session.released epoch={} to={}", clientId, epoch, from);
+    if (!local.durable()) {
+      return local.quiesce().compose(v -> router.unsubscribeAll(local)); // owed nothing
+    }
+    // it takes nothing more itself and stays routed for the same reason, handing what still
+    // arrives to the new owner (or refusing it, with no node to hand it to); its writes settle
+    // before the new owner loads the queue
+    if (from != null) {
+      local.forwardTo(from);
+    }
+    keepRoutedUntilSucceeded(local);
+    return local.quiesce();
   }
 
   /**

@@ -46,7 +46,7 @@ class PublishOnceTest {
           }
         }
         return Future.succeededFuture(new Router.Reached(took, null));
-      });
+      }, (node, clientId, m) -> Future.failedFuture("no forwarding here"));
 
   @Test
   void aRetryAfterAPartialFailure_goesOnlyWhereTheMessageDidNotArrive() {
