@@ -37,7 +37,7 @@ public final class ClusterTransport implements SessionOwners {
   private final DeliveryOptions deliverOptions;
   private final DeliveryOptions routeOptions;
   private final LongAdder received = new LongAdder();
-  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private final List<MessageConsumer<?>> consumers = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Publishes waiting to go to each node, until the end of the current event-loop turn. */
   private final java.util.Map<String, Batch> batches = new java.util.HashMap<>();
   /** A batch is sent at once when it reaches this many messages. */
@@ -113,7 +113,7 @@ public final class ClusterTransport implements SessionOwners {
                      RouteAnnounced routeAnnounced, java.util.function.Consumer<String> retainedAnnounced,
                      SessionHome home) {
     EventBus eb = vertx.eventBus();
-    MessageConsumer<JsonObject> once = eb.consumer(deliverOnceAddress(localNode), msg -> {
+    Future<MessageConsumer<JsonObject>> once = consume(eb, deliverOnceAddress(localNode), msg -> {
       JsonObject b = msg.body();
       Message m = new Message(b.getLong("id"), b.getString("topic"), b.getBinary("payload"),
           QoS.of(b.getInteger("qos")), false, b.getString("publisher"));
@@ -134,9 +134,8 @@ public final class ClusterTransport implements SessionOwners {
         }
       });
     });
-    consumers.add(once);
-    deliveries.add(once);
-    MessageConsumer<Object> deliver = eb.consumer(deliverAddress(localNode), msg -> {
+    once.onSuccess(deliveries::add);
+    Future<MessageConsumer<Object>> deliver = consume(eb, deliverAddress(localNode), msg -> {
       // a single Message is what builds before batching sent; taken so a mixed cluster does not
       // fail on it (those builds cannot read batches: see docs/operations.md, rolling upgrades)
       List<Message> batch = msg.body() instanceof MessageBatch b ? b.messages() : List.of((Message) msg.body());
@@ -157,7 +156,7 @@ public final class ClusterTransport implements SessionOwners {
         }
       });
     });
-    MessageConsumer<JsonObject> route = eb.consumer(routeAddress(localNode), msg -> {
+    Future<MessageConsumer<JsonObject>> route = consume(eb, routeAddress(localNode), msg -> {
       String retained = msg.body().getString("retained");
       if (retained != null) {
         retainedAnnounced.accept(retained);
@@ -167,18 +166,43 @@ public final class ClusterTransport implements SessionOwners {
       }
       msg.reply(null);
     });
-    MessageConsumer<JsonObject> release = eb.consumer(releaseAddress(localNode), msg ->
+    Future<MessageConsumer<JsonObject>> release = consume(eb, releaseAddress(localNode), msg ->
         replyWhenDone(msg, home.release(msg.body().getString("clientId"), msg.body().getLong("epoch"),
             msg.body().getString("from"))));
-    MessageConsumer<JsonObject> adopt = eb.consumer(adoptAddress(localNode), msg ->
+    Future<MessageConsumer<JsonObject>> adopt = consume(eb, adoptAddress(localNode), msg ->
         replyWhenDone(msg, home.adopt(msg.body().getString("clientId"), msg.body().getString("from"))));
-    consumers.add(deliver);
-    deliveries.add(deliver);
-    consumers.add(route);
-    consumers.add(release);
-    consumers.add(adopt);
-    return Future.all(List.of(deliver.completion(), route.completion(), release.completion(), adopt.completion(),
-        once.completion())).mapEmpty();
+    deliver.onSuccess(deliveries::add);
+    return Future.all(List.of(deliver, route, release, adopt, once)).mapEmpty();
+  }
+
+  /**
+   * Registers a consumer cluster-wide; a registration that fails (its write to the cluster's
+   * subscription map timed out on a backup while the members start, an indeterminate state) is
+   * made again, up to 5 times, a second apart, rather than failing the node's start.
+   */
+  private <T> Future<MessageConsumer<T>> consume(EventBus eb, String address,
+                                                 io.vertx.core.Handler<io.vertx.core.eventbus.Message<T>> handler) {
+    io.vertx.core.Promise<MessageConsumer<T>> registered = io.vertx.core.Promise.promise();
+    consume(eb, address, handler, 1, registered);
+    return registered.future();
+  }
+
+  private <T> void consume(EventBus eb, String address, io.vertx.core.Handler<io.vertx.core.eventbus.Message<T>> handler,
+                           int attempt, io.vertx.core.Promise<MessageConsumer<T>> registered) {
+    MessageConsumer<T> c = eb.consumer(address, handler);
+    c.completion().onComplete(ar -> {
+      if (ar.succeeded()) {
+        consumers.add(c);
+        registered.complete(c);
+        return;
+      }
+      if (attempt >= 5) {
+        registered.fail(ar.cause());
+        return;
+      }
+      log.warn("event=consumer.register_retry address={} attempt={} reason=\"{}\"", address, attempt, ar.cause().toString());
+      c.unregister().onComplete(u -> vertx.setTimer(1000, t -> consume(eb, address, handler, attempt + 1, registered)));
+    });
   }
 
   private static void replyWhenDone(io.vertx.core.eventbus.Message<JsonObject> msg, Future<Void> work) {
@@ -405,7 +429,7 @@ public final class ClusterTransport implements SessionOwners {
     return Future.all(done).mapEmpty();
   }
 
-  private final List<MessageConsumer<?>> deliveries = new ArrayList<>();
+  private final List<MessageConsumer<?>> deliveries = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   Future<Void> stop() {
     List<Future<Void>> done = new ArrayList<>();
