@@ -239,13 +239,14 @@ public final class Broker {
       // reconciles; this node's view is stale until it is merged back
       return;
     }
+    // before the guard: a long reconciliation of a departed node must not hold let-go copies back
+    home.unrouteSuperseded().onFailure(e -> log.warn("event=fenced.check_failed reason=\"{}\"", e.toString()));
     if (!reconciling.compareAndSet(false, true)) {
       return;
     }
     ClusterNode node = cluster;
     long tick = reconcileTicks++;
     boolean scan = tick % 15 == 0;
-    home.unrouteSuperseded().onFailure(e -> log.warn("event=fenced.check_failed reason=\"{}\"", e.toString()));
     if (scan) {
       home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
     }

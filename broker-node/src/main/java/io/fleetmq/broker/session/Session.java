@@ -456,7 +456,15 @@ public final class Session {
       // event loop) while this write is being issued waits for this write, not for nothing
       stored.taken = taken.future();
     }
-    track(store.put(toQueued(stored, writeEpoch)).compose(put -> switch (put.outcome()) {
+    Future<StoreRules.Put> putting;
+    try {
+      putting = store.put(toQueued(stored, writeEpoch));
+    } catch (RuntimeException e) { // the store is shutting down: not taken, and a retry does not wait for ever
+      notStored(stored, e);
+      taken.fail(e);
+      return taken.future();
+    }
+    track(putting.compose(put -> switch (put.outcome()) {
       case STORED -> Future.succeededFuture(true);
       // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
       // id is kept; otherwise our packet id, if any, is written over it

@@ -142,16 +142,22 @@ public final class SessionHome {
       if (age < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(lateDeliveryMillis)) {
         continue;
       }
-      if (age > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(FENCED_ROUTE_MILLIS)) {
-        log.warn("client={} event=fenced.unrouted reason=no_successor_confirmed waited_ms={}", clientId, FENCED_ROUTE_MILLIS);
-        unrouteFenced(clientId, copy);
-        continue;
-      }
+      boolean overdue = age > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(FENCED_ROUTE_MILLIS);
       checks.add(store.record(clientId).map(r -> {
-        if (r != null && !r.ended() && r.durable() && r.epoch() > copy.epoch() && !r.ownerNode().equals(nodeId)) {
+        boolean elsewhere = r != null && !r.ended() && r.durable() && r.epoch() > copy.epoch()
+            && !r.ownerNode().equals(nodeId);
+        if (elsewhere) {
           copy.forwardTo(r.ownerNode()); // the session's owner now: what still arrives goes there
         }
         if (succeeded(r, copy.epoch())) {
+          unrouteFenced(clientId, copy);
+        } else if (overdue && elsewhere) {
+          // its owner has not confirmed its routes for a minute: a bound, so a defect there costs
+          // refusals for a minute, not for ever. Never while the record names this node: then a
+          // settle here (or the client's CONNECT) sets the session up again, and until then the
+          // copy must refuse (after a long time below quorum its age says nothing)
+          log.warn("client={} event=fenced.unrouted reason=no_successor_confirmed waited_ms={} owner={}", clientId,
+              FENCED_ROUTE_MILLIS, r.ownerNode());
           unrouteFenced(clientId, copy);
         }
         return null;
@@ -725,7 +731,12 @@ public final class SessionHome {
       // a half-built adoption is dropped, so the next pass (or the client's CONNECT) sets it up
       // again rather than resume a copy that never loaded the stored queue
       return moveIn(session, prev.subscriptions(), null, fromAlive ? fromNode : null)
-          .recover(e -> abandon(session).transform(ar -> Future.failedFuture(e)))
+          .recover(e -> abandon(session).transform(ar -> {
+            // the record names this node now: set it up again as soon as the store answers (the
+            // abandoned copy refuses its deliveries until then)
+            settle(clientId, 0);
+            return Future.<Void>failedFuture(e);
+          }))
           .compose(v -> will);
     });
   }
