@@ -133,6 +133,18 @@ public final class SessionHome {
    * cluster (below quorum nothing can be read, and the copies keep failing deliveries).
    */
   public Future<Void> unrouteSuperseded() {
+    if (!checkingLetGo.compareAndSet(false, true)) {
+      return Future.succeededFuture(); // the previous pass is still reading the store
+    }
+    try {
+      return checkLetGo().onComplete(ar -> checkingLetGo.set(false));
+    } catch (RuntimeException e) {
+      checkingLetGo.set(false);
+      return Future.failedFuture(e);
+    }
+  }
+
+  private Future<Void> checkLetGo() {
     List<Future<Void>> checks = new ArrayList<>();
     long now = System.nanoTime();
     for (Map.Entry<String, Fenced> e : fencedRouted.entrySet()) {
@@ -165,6 +177,8 @@ public final class SessionHome {
     }
     return Future.join(checks).mapEmpty();
   }
+
+  private final java.util.concurrent.atomic.AtomicBoolean checkingLetGo = new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * Takes every let-go copy out of the trie at once (a stopping node, after its hand-over and once
@@ -544,8 +558,9 @@ public final class SessionHome {
     }
     letGo(local);
     log.info("client={} event=session.released epoch={} to={}", clientId, epoch, from);
-    if (!local.durable()) {
-      return local.quiesce().compose(v -> router.unsubscribeAll(local)); // owed nothing
+    if (!local.durable()) { // owed nothing: out of the trie at once, then its writes settle
+      Future<Void> unrouted = router.unsubscribeAll(local);
+      return local.quiesce().compose(v -> unrouted);
     }
     // it takes nothing more itself and stays routed for the same reason, handing what still
     // arrives to the new owner (or refusing it, with no node to hand it to); its writes settle

@@ -54,7 +54,7 @@ class PublishOnceTest {
     Session watcher = new Session("watcher", false, null, 10, 100, new Drops());
     watcher.attach(outlet("watcher", written));
     router.subscribe(watcher, "will/+", QoS.AT_LEAST_ONCE);
-    Message will = new Message(7, "will/a", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "a");
+    Message will = will(7, "will/a", "a");
     Set<String> reached = ConcurrentHashMap.newKeySet();
 
     remoteSessions.get("B").add("wb");
@@ -80,7 +80,7 @@ class PublishOnceTest {
     Session here = new Session("here", false, null, 10, 100, new Drops());
     here.attach(outlet("here", first));
     router.subscribe(here, "will/+", QoS.AT_LEAST_ONCE);
-    Message will = new Message(8, "will/b", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "b");
+    Message will = will(8, "will/b", "b");
     Set<String> reached = ConcurrentHashMap.newKeySet();
     failing.add("C"); // the other watcher's node, stopped
     assertThat(router.publishOnce(will, reached).failed()).isTrue();
@@ -102,7 +102,7 @@ class PublishOnceTest {
    */
   @Test
   void aRetry_reachesASessionThatMovedOntoANodeTheFirstAttemptReached() {
-    Message will = new Message(9, "will/c", "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, "c");
+    Message will = will(9, "will/c", "c");
     Set<String> reached = ConcurrentHashMap.newKeySet();
     remoteSessions.get("B").add("other");
     remoteSessions.get("C").add("w");
@@ -115,6 +115,11 @@ class PublishOnceTest {
     assertThat(router.publishOnce(will, reached).succeeded()).isTrue();
     assertThat(remoteTakes).containsExactlyInAnyOrder("B:other", "B:w");
     assertThat(reached).contains("session:w", "session:other");
+  }
+
+  /** A QoS 1 will of publisher {@code from}. */
+  private static Message will(long id, String topic, String from) {
+    return new Message(id, topic, "gone".getBytes(StandardCharsets.UTF_8), QoS.AT_LEAST_ONCE, false, from);
   }
 
   private static Outlet outlet(String clientId, List<String> written) {
