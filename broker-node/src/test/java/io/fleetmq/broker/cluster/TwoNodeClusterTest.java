@@ -6,6 +6,7 @@ import com.hazelcast.instance.BuildInfoProvider;
 import io.fleetmq.broker.Broker;
 import io.fleetmq.broker.support.Paho;
 import io.fleetmq.broker.support.TestBroker;
+import io.fleetmq.broker.support.TestCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,19 +23,11 @@ class TwoNodeClusterTest {
 
   @BeforeAll
   static void start() {
-    int portA = freePort();
-    int portB = freePort();
+    int portA = TestCluster.freePort();
+    int portB = TestCluster.freePort();
     String members = "127.0.0.1:" + portA + ",127.0.0.1:" + portB;
     a = TestBroker.start("cluster-port", String.valueOf(portA), "cluster-members", members);
     b = TestBroker.start("cluster-port", String.valueOf(portB), "cluster-members", members);
-  }
-
-  static int freePort() {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   @AfterAll

@@ -66,7 +66,7 @@ public final class BrokerProcess implements AutoCloseable {
   /** Starts a node on free ports and waits until it logs that it is ready. */
   public static BrokerProcess start(String... extraArgs) throws Exception {
     List<String> args = new ArrayList<>(List.of("--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--http-host",
-        "127.0.0.1", "--http-port", "0", "--cluster-port", "0"));
+        "127.0.0.1", "--http-port", "0", "--cluster-port", String.valueOf(TestCluster.freePort())));
     args.addAll(List.of(extraArgs));
     BrokerProcess p = run(Map.of(), args.toArray(String[]::new));
     p.awaitReady();

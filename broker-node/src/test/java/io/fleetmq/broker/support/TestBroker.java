@@ -21,10 +21,16 @@ public final class TestBroker {
     return await(Broker.start(config(options)));
   }
 
-  /** A test node's configuration: loopback, free ports, two listeners, a one-second drain. */
+  /**
+   * A test node's configuration: loopback, free ports, two listeners, a one-second drain. The MQTT
+   * and cluster ports come from {@link TestCluster#freePort()} (below the kernel's ephemeral range)
+   * rather than port 0, which the broker must probe and bind later, a window in which another
+   * connection of the test JVM may be given the same ephemeral port.
+   */
   public static BrokerConfig config(String... options) {
-    List<String> kv = new ArrayList<>(List.of("mqtt-host", "127.0.0.1", "mqtt-port", "0", "http-host", "127.0.0.1",
-        "http-port", "0", "cluster-port", "0", "mqtt-listeners", "2", "drain-period", "1"));
+    List<String> kv = new ArrayList<>(List.of("mqtt-host", "127.0.0.1", "mqtt-port", String.valueOf(TestCluster.freePort()),
+        "http-host", "127.0.0.1", "http-port", "0", "cluster-port", String.valueOf(TestCluster.freePort()),
+        "mqtt-listeners", "2", "drain-period", "1"));
     kv.addAll(List.of(options));
     return BrokerConfig.of(kv.toArray(String[]::new));
   }
