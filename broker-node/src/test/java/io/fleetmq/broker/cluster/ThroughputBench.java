@@ -124,4 +124,38 @@ class ThroughputBench {
       }
     }
   }
+  /**
+   * Three nodes, durable QoS 1 subscribers, with the packaged one synchronous backup per map entry
+   * and with two (the cost of surviving a second node lost before the first one's partitions are
+   * copied again). Run: ./mvnw -pl broker-node test -Dtest=ThroughputBench#backups -Dbench=true
+   */
+  @Test
+  void backups() throws Exception {
+    String packaged;
+    try (var in = ThroughputBench.class.getClassLoader().getResourceAsStream("fleetmq-hazelcast.yaml")) {
+      packaged = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    java.util.Map<Integer, java.nio.file.Path> files = new java.util.TreeMap<>();
+    for (int backups = 1; backups <= 2; backups++) {
+      java.nio.file.Path f = java.nio.file.Files.createTempFile("bench-hazelcast-", ".yaml");
+      f.toFile().deleteOnExit();
+      java.nio.file.Files.writeString(f, packaged.replaceAll("(?m)^(\\s+)backup-count: \\d+", "$1backup-count: " + backups));
+      files.put(backups, f);
+    }
+    for (int round = 1; round <= 3; round++) { // round 1 is mostly JIT warm-up
+      for (var e : files.entrySet()) {
+        try (TestCluster c = new TestCluster(3, "max-queued-messages", "100000", "hazelcast-config", e.getValue().toString())) {
+          int a = c.node(0).mqttPort();
+          int b = c.node(1).mqttPort();
+          run(a, a, true, "warmup" + e.getKey() + round);
+          Result same = run(a, a, true, "same" + e.getKey() + round);
+          Result cross = run(a, b, true, "cross" + e.getKey() + round);
+          System.out.printf("bench backups round %d, backup-count %d, 3 nodes in one JVM (%d QoS 1 messages, durable subscriber)%n",
+              round, e.getKey(), MESSAGES);
+          System.out.printf("  publisher and subscriber on one node : %8.0f msg/s %6.1f us CPU/msg%n", same.perSecond, same.cpuMicrosPerMessage);
+          System.out.printf("  publisher and subscriber on two nodes: %8.0f msg/s %6.1f us CPU/msg%n", cross.perSecond, cross.cpuMicrosPerMessage);
+        }
+      }
+    }
+  }
 }
