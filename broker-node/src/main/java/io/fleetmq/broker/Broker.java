@@ -81,7 +81,7 @@ public final class Broker {
     home = new SessionHome(node.nodeId(), new SessionRegistry(), router, node.sessionStore(), node.transport(),
         config.maxInflight(), config.maxQueuedMessages(), drops);
     home.lateDeliveryMillis(2000L * config.clusterTimeoutSeconds());
-    services = new BrokerServices(config, router, home, node.sessionStore(), node::newMessageId, drops);
+    services = new BrokerServices(config, router, home, node::newMessageId, drops);
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
             node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));

@@ -22,6 +22,20 @@ class ArchitectureTest {
           "io.fleetmq.broker.routing..", "io.fleetmq.broker.retained..", "io.fleetmq.broker.message..")
       .should().dependOnClassesThat().resideInAPackage("io.fleetmq.broker.cluster..");
 
+  /** The router knows subscribers through routing.Subscriber, not the session's class. */
+  @ArchTest
+  static final ArchRule routingDoesNotDependOnSessions = noClasses()
+      .that().resideInAPackage("io.fleetmq.broker.routing..")
+      .should().dependOnClassesThat().resideInAPackage("io.fleetmq.broker.session..");
+
+  /** The protocol is MQTT rules only: sessions, routes and retained messages are stored by others. */
+  @ArchTest
+  static final ArchRule protocolNeverCallsAStore = noClasses()
+      .that().resideInAPackage("io.fleetmq.broker.protocol..")
+      .should().dependOnClassesThat().haveFullyQualifiedName("io.fleetmq.broker.session.SessionStore")
+      .orShould().dependOnClassesThat().haveFullyQualifiedName("io.fleetmq.broker.routing.RouteTable")
+      .orShould().dependOnClassesThat().haveFullyQualifiedName("io.fleetmq.broker.retained.RetainedStore");
+
   @ArchTest
   static final ArchRule sessionsDoNotDependOnTheProtocol = noClasses()
       .that().resideInAnyPackage("io.fleetmq.broker.session..", "io.fleetmq.broker.routing..")

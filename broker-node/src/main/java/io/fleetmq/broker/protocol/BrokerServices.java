@@ -5,7 +5,6 @@ import io.fleetmq.broker.routing.Router;
 import io.fleetmq.broker.session.Drops;
 import io.fleetmq.broker.session.SessionHome;
 import io.fleetmq.broker.session.SessionRegistry;
-import io.fleetmq.broker.session.SessionStore;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -16,7 +15,6 @@ public record BrokerServices(
     BrokerConfig config,
     Router router,
     SessionHome home,
-    SessionStore store,
     LongSupplier messageIds,
     Set<String> forbiddenFilters,
     AtomicInteger connections,
@@ -24,9 +22,9 @@ public record BrokerServices(
     ProtocolStats stats,
     java.util.concurrent.atomic.AtomicBoolean draining) {
 
-  public BrokerServices(BrokerConfig config, Router router, SessionHome home, SessionStore store,
-                        LongSupplier messageIds, Drops drops) {
-    this(config, router, home, store, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), drops,
+  public BrokerServices(BrokerConfig config, Router router, SessionHome home, LongSupplier messageIds,
+                        Drops drops) {
+    this(config, router, home, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), drops,
         new ProtocolStats(), new java.util.concurrent.atomic.AtomicBoolean());
   }
 

@@ -3,7 +3,6 @@ package io.fleetmq.broker.routing;
 import io.fleetmq.broker.message.Message;
 import io.fleetmq.broker.message.QoS;
 import io.fleetmq.broker.retained.RetainedStore;
-import io.fleetmq.broker.session.Session;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -22,7 +21,7 @@ public final class Router {
   private static final org.slf4j.Logger trace = org.slf4j.LoggerFactory.getLogger("io.fleetmq.trace.route");
 
 
-  private final TopicTrie<Session, QoS> subscriptions = new TopicTrie<>();
+  private final TopicTrie<Subscriber, QoS> subscriptions = new TopicTrie<>();
   private final RouteTable routes;
   private final RetainedStore retained;
   private final BiFunction<String, Message, Future<Void>> remoteDelivery;
@@ -67,9 +66,9 @@ public final class Router {
    * routes reaches the session rather than being refused (or answered for nobody). A QoS 2
    * message that reaches the successor both ways is taken once (the queue is keyed by message id).
    */
-  private Future<Void> take(Session session, Message message, QoS qos) {
-    String next = session.successor();
-    if (next != null && qos != QoS.AT_MOST_ONCE && session.durable() && session.isMoved()) {
+  private Future<Void> take(Subscriber session, Message message, QoS qos) {
+    String next = qos == QoS.AT_MOST_ONCE ? null : session.movedTo();
+    if (next != null) {
       if (trace.isDebugEnabled()) {
         trace.debug("forward c={} m={} to={}", session.clientId(), message.id(), next);
       }
@@ -191,13 +190,13 @@ public final class Router {
    * The sessions a message goes to, each once at the highest QoS it subscribed with; a map only
    * once a second session matches (most publishes match one).
    */
-  private final class Targets implements java.util.function.BiConsumer<Session, QoS> {
-    private Session first;
+  private final class Targets implements java.util.function.BiConsumer<Subscriber, QoS> {
+    private Subscriber first;
     private QoS firstQos;
-    private Map<Session, QoS> all;
+    private Map<Subscriber, QoS> all;
 
     @Override
-    public void accept(Session session, QoS qos) {
+    public void accept(Subscriber session, QoS qos) {
       if (first == null) {
         first = session;
         firstQos = qos;
@@ -216,7 +215,7 @@ public final class Router {
       return first == null;
     }
 
-    void forEach(java.util.function.BiConsumer<Session, QoS> each) {
+    void forEach(java.util.function.BiConsumer<Subscriber, QoS> each) {
       if (all != null) {
         all.forEach(each);
       } else if (first != null) {
@@ -248,7 +247,7 @@ public final class Router {
    * Adds (or replaces) a session's subscription; completes when every node routes the filter, so
    * a publish anywhere after this completes reaches the session.
    */
-  public Future<Void> subscribe(Session session, String filter, QoS qos) {
+  public Future<Void> subscribe(Subscriber session, String filter, QoS qos) {
     session.subscriptions().put(filter, qos);
     synchronized (this) {
       if (session.discarded()) {
@@ -267,7 +266,7 @@ public final class Router {
     }
   }
 
-  public Future<Void> unsubscribe(Session session, String filter) {
+  public Future<Void> unsubscribe(Subscriber session, String filter) {
     session.subscriptions().remove(filter);
     synchronized (this) {
       if (subscriptions.remove(filter, session) == null) {
@@ -312,7 +311,7 @@ public final class Router {
   }
 
   /** Removes every subscription of a session (clean session end, session discarded). */
-  public Future<Void> unsubscribeAll(Session session) {
+  public Future<Void> unsubscribeAll(Subscriber session) {
     List<Future<Void>> done = new ArrayList<>();
     for (String filter : new ArrayList<>(session.subscriptions().keySet())) {
       done.add(unsubscribe(session, filter));

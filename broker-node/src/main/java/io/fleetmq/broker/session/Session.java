@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * were queued: the head waits until it is stored. When the store refuses a write because a newer
  * claim owns the session, the session is fenced: it stops, and its node lets go of it.
  */
-public final class Session {
+public final class Session implements io.fleetmq.broker.routing.Subscriber {
 
   private static final Logger log = LoggerFactory.getLogger(Session.class);
   /**
@@ -130,6 +130,7 @@ public final class Session {
     this.drops = drops;
   }
 
+  @Override
   public String clientId() {
     return clientId;
   }
@@ -138,6 +139,7 @@ public final class Session {
     return durable;
   }
 
+  @Override
   public Map<String, QoS> subscriptions() {
     return subscriptions;
   }
@@ -334,6 +336,12 @@ public final class Session {
     return successor;
   }
 
+  @Override
+  public String movedTo() {
+    String next = successor;
+    return next != null && durable && isMoved() ? next : null;
+  }
+
   public synchronized boolean isMoved() {
     return moved;
   }
@@ -376,6 +384,7 @@ public final class Session {
     return outlet == null ? disconnectedAt : 0;
   }
 
+  @Override
   public synchronized boolean discarded() {
     return discarded;
   }
@@ -388,6 +397,7 @@ public final class Session {
    *                messages sent on subscribe [MQTT-3.3.1-8])
    * @param qos     the delivery QoS, already downgraded to the subscription's
    */
+  @Override
   public Future<Void> deliver(Message message, QoS qos) {
     Outbound stored;
     long writeEpoch;
