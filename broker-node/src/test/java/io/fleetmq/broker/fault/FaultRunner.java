@@ -31,7 +31,8 @@ public final class FaultRunner {
 
   public record Config(int seconds, int faults, double rate, List<FaultKind> kinds, int publishersPerQos,
                        int subscribersPerQos, int qos0Pairs, double qos0Rate, int finalWaitSeconds, int memberTimeout,
-                       int clusterTimeout, int drainPeriod, int recoverySeconds, double share, int maxInFlight) {
+                       int clusterTimeout, int drainPeriod, int recoverySeconds, double share, int maxInFlight,
+                       String scenario) {
 
     public static Config fromSystemProperties() {
       return new Config(
@@ -49,12 +50,13 @@ public final class FaultRunner {
           Integer.getInteger("fault.drainPeriod", 2),
           Integer.getInteger("fault.recoverySeconds", 15),
           Double.parseDouble(System.getProperty("fault.share", "0.9")),
-          64);
+          64,
+          System.getProperty("fault.scenario", "").trim());
     }
 
     /** How many faults a run has: {@code fault.faults}, or one of each kind for {@code every}. */
     int faultCount() {
-      return faults == EVERY_KIND ? kinds.size() : faults;
+      return !scenario.isEmpty() ? 1 : faults == EVERY_KIND ? kinds.size() : faults;
     }
 
     FaultKind.Shape shape() {
@@ -94,6 +96,9 @@ public final class FaultRunner {
   }
 
   public static FaultSchedule schedule(Config cfg, long seed) {
+    if (!cfg.scenario().isEmpty()) {
+      return FaultSchedule.scenario(cfg.scenario(), seed, cfg.shape());
+    }
     return cfg.faults() == EVERY_KIND ? FaultSchedule.everyKind(seed, cfg.kinds(), cfg.shape(), cfg.seconds())
         : FaultSchedule.generate(seed, cfg.faults(), cfg.kinds(), cfg.shape(), cfg.seconds());
   }
@@ -151,7 +156,8 @@ public final class FaultRunner {
     log("schedule " + schedule.describe());
     log("replay with -Dfault.seed=" + seed + " -Dfault.seconds=" + cfg.seconds() + " -Dfault.faults=" + (cfg.faults() == EVERY_KIND ? "every" : String.valueOf(cfg.faults()))
         + " -Dfault.rate=" + (long) cfg.rate() + (cfg.kinds().size() == FaultKind.values().length ? ""
-        : " -Dfault.kinds=" + String.join(",", cfg.kinds().stream().map(FaultKind::key).toList())));
+        : " -Dfault.kinds=" + String.join(",", cfg.kinds().stream().map(FaultKind::key).toList()))
+        + (cfg.scenario().isEmpty() ? "" : " -Dfault.scenario=" + cfg.scenario()));
     Ledger ledger = new Ledger(origin);
     int maxSeconds = cfg.seconds() + cfg.faultCount() * 400 + cfg.finalWaitSeconds() + 600;
     int windows = Liveness.windowsFor(cfg.maxInFlight(), cfg.rate() / (2.0 * cfg.publishersPerQos()));

@@ -52,6 +52,27 @@ public record FaultSchedule(long seed, List<Planned> faults) {
     return new FaultSchedule(seed, List.copyOf(planned));
   }
 
+  /** The fixed scenarios of {@code -Dfault.scenario}, by name. */
+  public static final List<String> SCENARIOS = List.of("kill-restart-kill", "hung-then-kill");
+
+  /**
+   * One of the two schedules the fault-injection issue measured, at +10 s of publishing, on nodes
+   * drawn from the seed: {@code kill-restart-kill} kills a node, starts it again 8 s later and
+   * kills another one once it is back; {@code hung-then-kill} stops a node for 25 s (past
+   * member-timeout: it is expelled while it still runs) and kills another one once it is back.
+   */
+  public static FaultSchedule scenario(String name, long seed, FaultKind.Shape shape) {
+    Random r = new Random(seed);
+    int a = r.nextInt(shape.nodes());
+    int b = (a + 1 + r.nextInt(shape.nodes() - 1)) % shape.nodes();
+    Fault f = switch (name) {
+      case "kill-restart-kill" -> new DuringRecovery(new KillNode(a, 8000), new KillNode(b, 8000));
+      case "hung-then-kill" -> new DuringRecovery(new PauseNode(a, 25_000, FaultKind.PAUSE_LONG.key()), new KillNode(b, 8000));
+      default -> throw new IllegalArgumentException("unknown fault.scenario '" + name + "'; scenarios: " + SCENARIOS);
+    };
+    return new FaultSchedule(seed, List.of(new Planned(10, f)));
+  }
+
   /** The schedule as printed at the start of a run. */
   public String describe() {
     StringBuilder b = new StringBuilder("seed ").append(seed).append(": ");

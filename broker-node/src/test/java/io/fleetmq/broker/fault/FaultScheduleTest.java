@@ -69,6 +69,27 @@ class FaultScheduleTest {
         DuringRecovery.class);
   }
 
+  @Test
+  void scenarios_areTheIssuesTwoSchedules_onTwoNodesDrawnFromTheSeed() {
+    Set<List<Integer>> pairs = new HashSet<>();
+    for (long seed = 0; seed < 30; seed++) {
+      FaultSchedule k = FaultSchedule.scenario("kill-restart-kill", seed, SHAPE);
+      assertThat(k).isEqualTo(FaultSchedule.scenario("kill-restart-kill", seed, SHAPE));
+      assertThat(k.faults()).hasSize(1);
+      DuringRecovery d = (DuringRecovery) k.faults().get(0).fault();
+      assertThat(d.first()).isInstanceOf(KillNode.class);
+      assertThat(((KillNode) d.first()).downMillis()).isEqualTo(8000);
+      assertThat(d.second()).isInstanceOf(KillNode.class);
+      check(d);
+      pairs.add(d.nodes());
+      DuringRecovery h = (DuringRecovery) FaultSchedule.scenario("hung-then-kill", seed, SHAPE).faults().get(0).fault();
+      assertThat(((PauseNode) h.first()).millis()).isGreaterThan(SHAPE.memberTimeout() * 1000L);
+      check(h);
+    }
+    assertThat(pairs).hasSize(6); // every ordered pair of distinct nodes
+    assertThatThrownBy(() -> FaultSchedule.scenario("partition", 1, SHAPE)).hasMessageContaining("unknown fault.scenario");
+  }
+
   static void check(Fault f) {
     assertThat(f.nodes()).allMatch(n -> n >= 0 && n < 3);
     if (f instanceof KillNode k) {
