@@ -45,6 +45,7 @@ final class ClientConnection implements Outlet {
   private final String clientId;
   private final boolean durable;
   private final OrderedAcks acks;
+  private final RouteRetry retry;
   private final AtomicInteger unflushed = new AtomicInteger();
   private final Context context;
   private final Queue<Runnable> outbox = new ConcurrentLinkedQueue<>();
@@ -62,6 +63,10 @@ final class ClientConnection implements Outlet {
     this.context = Vertx.currentContext();
     this.acks = new OrderedAcks(this::runOnOwnContext, this::runNowOrQueue,
         e -> runOnOwnContext(() -> closeWithError("routing failed: " + e)));
+    // long enough for a hung member to be declared dead and its sessions adopted
+    io.fleetmq.broker.config.BrokerConfig cfg = services.config();
+    this.retry = new RouteRetry(context, (cfg.memberTimeoutSeconds() + 2 * cfg.clusterTimeoutSeconds()) * 1000L,
+        () -> closed, services.stats().publishRetries::increment);
   }
 
   /** Handles a CONNECT that vertx-mqtt has decoded. */
@@ -236,7 +241,7 @@ final class ClientConnection implements Outlet {
     switch (qos) {
       case AT_MOST_ONCE -> services.router().publish(message)
           .onFailure(e -> log.warn("client={} event=publish.failed topic={} reason=\"{}\"", clientId, topic, e.toString()));
-      case AT_LEAST_ONCE -> acks.add(services.router().publish(message), () -> {
+      case AT_LEAST_ONCE -> acks.add(retry.route(() -> services.router().publish(message)), () -> {
         traceAck(packetId, message);
         endpoint.publishAcknowledge(packetId);
       });
@@ -260,7 +265,7 @@ final class ClientConnection implements Outlet {
               return Future.failedFuture(bound.cause());
             }
             return bound.result().routed() ? Future.succeededFuture()
-                : services.router().publish(message.withId(bound.result().messageId()))
+                : retry.route(() -> services.router().publish(message.withId(bound.result().messageId())))
                     .compose(v -> s.routedQos2(packetId));
           } finally {
             turn.complete();
