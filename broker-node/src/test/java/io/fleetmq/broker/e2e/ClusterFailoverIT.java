@@ -64,9 +64,10 @@ class ClusterFailoverIT {
     // requests time out (3 s) well before a hung member is declared dead (30 s)
     try (ProcessCluster c = new ProcessCluster(3, "--member-timeout", "30", "--cluster-timeout", "3",
         "--drain-period", "2")) {
-      // ten clients, each with a filter of its own: for most, the session record and the route
-      // live in partitions the hung node does not own, so the claim completes and only the
-      // release goes unanswered (a claim in a partition it owns waits for it instead)
+      // ten clients, each with a filter of its own. With one backup, a claim whose partitions have
+      // no copy on the hung node completes and only the release goes unanswered; with two backups
+      // on three nodes every partition has a copy there, so every claim waits for it (refused:
+      // the session stays with its record until the node is declared dead or killed)
       List<String> clients = new ArrayList<>();
       for (int i = 0; i < 10; i++) {
         clients.add("h-" + i);
@@ -143,6 +144,52 @@ class ClusterFailoverIT {
         }
       }
       assertThat(missing).as("acknowledged messages never delivered to the durable sessions").isEmpty();
+    }
+  }
+
+  /**
+   * Acknowledged means stored: with two backups on three nodes every node holds a copy of every
+   * entry, so while one node is stopped (SIGSTOP, not yet declared dead) no write can be confirmed
+   * by all three, and a QoS 1 publish to an offline durable session gets no PUBACK; once the node
+   * answers again the write completes, the PUBACK goes out and the message is delivered.
+   */
+  @Test
+  void aPublish_isNotAcknowledgedWhileANodeHoldingItsBackupIsStopped() throws Exception {
+    // the stop (3 s) is shorter than the backup timeout (5 s), cluster-timeout and member-timeout
+    try (ProcessCluster c = new ProcessCluster(3, "--member-timeout", "30", "--cluster-timeout", "15",
+        "--drain-period", "2")) {
+      try (Paho.Client sub = Paho.connect(c.mqttPort(0), "b-sub", false)) {
+        sub.mqtt.subscribe("b/t", 1);
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (c.httpStatus(0, "/health/cluster-safe") != 200) { // every backup in place
+        assertThat(System.nanoTime()).as("cluster safe within 60 s").isLessThan(deadline);
+        Thread.sleep(200);
+      }
+      try (RawMqttClient pub = new RawMqttClient(c.mqttPort(0))) {
+        assertThat(pub.connect("b-pub", true) & 0xff).isZero();
+        pub.publish("b/t", "before", 1, false, 1, false);
+        pub.timeout(Duration.ofSeconds(10));
+        assertThat(pub.read(Packet.PUBACK).packetId()).isEqualTo(1); // the path works with all three up
+        c.nodes[2].pause(); // SIGSTOP
+        try {
+          pub.publish("b/t", "during", 1, false, 2, false);
+          pub.timeout(Duration.ofSeconds(3));
+          org.assertj.core.api.Assertions.assertThatThrownBy(() -> pub.read(Packet.PUBACK))
+              .as("a PUBACK while a node holding a copy is stopped")
+              .isInstanceOf(java.net.SocketTimeoutException.class);
+        } finally {
+          c.nodes[2].resume(); // SIGCONT
+        }
+        pub.timeout(Duration.ofSeconds(20));
+        long resumed = System.nanoTime();
+        assertThat(pub.read(Packet.PUBACK).packetId()).isEqualTo(2);
+        System.out.printf("backup stopped: PUBACK %d ms after the node resumed%n", (System.nanoTime() - resumed) / 1_000_000);
+      }
+      try (Paho.Client back = Paho.connect(c.mqttPort(1), "b-sub", false)) {
+        assertThat(back.next().payload()).isEqualTo("before");
+        assertThat(back.next().payload()).isEqualTo("during");
+      }
     }
   }
 
