@@ -6,7 +6,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** The grace period of a departed node's routes runs from its latest departure, not an earlier view's. */
+/** The wait for a departed node's routes (ROUTING_WAIT_MILLIS) runs from its latest departure, not an earlier view's. */
 class DeparturesTest {
 
   private final AtomicLong now = new AtomicLong(1_000);
