@@ -287,10 +287,12 @@ public final class Broker {
                 log.warn("event=node.left.unrouted node={} sessions={} first={} action=drop_routes", gone,
                     unrouted.size(), unrouted.get(0).clientId());
               }
-              // no grace period besides: a new owner clears routingFrom only after its routes were
-              // applied by every member (addRoute's announce), so no member can find the departed
-              // node's routes gone and its successors' missing; every second waited here refused
-              // the publishes on those filters (half the traffic in a fault run for 8 s)
+              // no grace period besides: a new owner clears routingFrom only after its route add
+              // was written to the filter's entry; the removal of the departed node is a later
+              // write to the same entry, and each map event carries the entry's whole value, so no
+              // mirror can drop the departed node without seeing its successor (a mirror drops a
+              // node only on such an event). Every second waited here refused the publishes on
+              // those filters (half the traffic in a fault run for 8 s)
               if (node.isMember(gone)) {
                 departed.forget(gone); // merged back meanwhile: its routes are live again
                 return Future.succeededFuture();

@@ -38,6 +38,15 @@ public final class HazelcastRouteTable implements RouteTable {
   private long lastVersion;
   /** (filter, node) pairs of other nodes the mirror routes to. */
   private volatile long routedRemotely;
+  /**
+   * Nodes an entry event dropped from the mirror while they were not members: their routes were
+   * removed from the map after they left. A push of theirs or an event that arrives after that
+   * (late on the event bus, from a partition's former owner, or the start-up snapshot read before
+   * the removal) must not route to them again, or every publish on the filter would be refused
+   * until it changed. One id per departure; a member id is never reused (a node that merges back
+   * gets a new one), so the set only grows by departures.
+   */
+  private final Set<String> departedNodes = new HashSet<>();
 
   /**
    * @param announce pushes "this node routes filter (at version)" to every other node and
@@ -93,6 +102,9 @@ public final class HazelcastRouteTable implements RouteTable {
     for (Map.Entry<String, Long> e : new HashMap<>(mirror.entries(filter)).entrySet()) {
       String node = e.getKey();
       if (!r.present().containsKey(node) && !r.gone().containsKey(node) && (e.getValue() < 0 || !isMember.test(node))) {
+        if (!isMember.test(node)) {
+          departedNodes.add(node);
+        }
         mirror.remove(filter, node);
         if (e.getValue() > 0) {
           routedRemotely--;
@@ -105,6 +117,12 @@ public final class HazelcastRouteTable implements RouteTable {
   private synchronized void offer(String filter, String node, boolean present, long version) {
     if (node.equals(localNode)) {
       return;
+    }
+    if (present && departedNodes.contains(node)) {
+      if (!isMember.test(node)) {
+        return; // its routes were removed after it left: a late push or event
+      }
+      departedNodes.remove(node); // a member again (the same id): its routes count again
     }
     Long known = mirror.entries(filter).get(node);
     if (known != null && Math.abs(known) >= version) {

@@ -241,7 +241,9 @@ final class ClientConnection implements Outlet {
     switch (qos) {
       case AT_MOST_ONCE -> services.router().publish(message)
           .onFailure(e -> log.warn("client={} event=publish.failed topic={} reason=\"{}\"", clientId, topic, e.toString()));
-      case AT_LEAST_ONCE -> acks.add(retry.route(() -> services.router().publish(message)), () -> {
+      // a retained publish is not retried: a retry could overwrite a newer one (see RouteRetry)
+      case AT_LEAST_ONCE -> acks.add(message.retain() ? services.router().publish(message)
+          : retry.route(() -> services.router().publish(message)), () -> {
         traceAck(packetId, message);
         endpoint.publishAcknowledge(packetId);
       });
@@ -265,7 +267,7 @@ final class ClientConnection implements Outlet {
               return Future.failedFuture(bound.cause());
             }
             return bound.result().routed() ? Future.succeededFuture()
-                : retry.route(() -> services.router().publish(message.withId(bound.result().messageId())))
+                : services.router().publish(message.withId(bound.result().messageId()))
                     .compose(v -> s.routedQos2(packetId));
           } finally {
             turn.complete();

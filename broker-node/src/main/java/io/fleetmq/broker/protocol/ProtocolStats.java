@@ -10,6 +10,6 @@ public final class ProtocolStats {
   public final LongAdder[] sent = {new LongAdder(), new LongAdder(), new LongAdder()};
   public final LongAdder bytesReceived = new LongAdder();
   public final LongAdder bytesSent = new LongAdder();
-  /** Inbound QoS 1/2 publishes routed again after their routing failed (RouteRetry). */
+  /** Inbound QoS 1 publishes routed again after their routing failed (RouteRetry). */
   public final LongAdder publishRetries = new LongAdder();
 }

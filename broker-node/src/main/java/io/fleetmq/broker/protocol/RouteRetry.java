@@ -3,19 +3,29 @@ package io.fleetmq.broker.protocol;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * Routes an inbound QoS 1/2 PUBLISH again when routing failed, until a window after it arrived.
+ * Routes an inbound QoS 1 PUBLISH again when routing failed, until a window after it arrived.
  *
  * <p>Most routing failures pass within seconds: a session just taken over elsewhere (its old copy
  * refuses), a node that left and whose sessions are still being adopted (its address has no
  * handlers), a member that hangs until it is declared dead (requests time out). Giving up at once
  * means closing the connection (a later PUBACK may not overtake the missing one, [MQTT-4.6.0-2]),
- * and the client then re-sends every publish it has in flight, most of them routed already: at
- * QoS 1 each is delivered again to every subscriber. Each attempt routes the same message (same
- * message id), so a durable session or a QoS 2 exchange that took it before takes it once.
+ * and the client then re-sends every publish it has in flight, most of them routed already, so
+ * each is delivered again to every subscriber.
+ *
+ * <p>Failed publishes are retried one at a time, in the order they arrived, so they reach their
+ * subscribers in that order among themselves [MQTT-4.6.0-6]: the oldest is tried until it succeeds
+ * or its window ends (then it fails, its connection closes and nothing more is tried). Every
+ * attempt checks first that the connection is still open: once closed, the client re-sends.
+ *
+ * <p>Only for QoS 1 publishes that are not retained (the caller's choice): a retried retained
+ * publish could overwrite a newer one that succeeded meanwhile, and a QoS 2 retry could confirm
+ * a binding that a later exchange reused the packet id for; both keep closing at once, and the
+ * client re-sends them in order.
  */
 final class RouteRetry {
 
@@ -27,11 +37,20 @@ final class RouteRetry {
   private final BooleanSupplier stop;
   private final Runnable onRetry;
 
+  private record Failed(Supplier<Future<Void>> attempt, long first, Promise<Void> done) {
+  }
+
+  /** Failed publishes by arrival, oldest first; touched on the context only. */
+  private final TreeMap<Long, Failed> failed = new TreeMap<>();
+  private long arrivals;
+  private boolean retrying;
+  private long delay = DELAY_MILLIS;
+
   /**
-   * @param context   where attempts after the first run (the connection's)
+   * @param context      the connection's: route() is called on it, retries run on it
    * @param windowMillis how long after the first attempt another may start
-   * @param stop      true once retrying is pointless (the connection closed: the client re-sends)
-   * @param onRetry   counts each attempt after the first
+   * @param stop         true once retrying is pointless (the connection closed: the client re-sends)
+   * @param onRetry      counts each attempt after the first
    */
   RouteRetry(Context context, long windowMillis, BooleanSupplier stop, Runnable onRetry) {
     this.context = context;
@@ -40,22 +59,69 @@ final class RouteRetry {
     this.onRetry = onRetry;
   }
 
-  /** The first attempt's outcome if it succeeded, else that of the first later one that does, or the last failure. */
+  /** Called on the context, in arrival order: the first attempt's outcome, or that of the retries. */
   Future<Void> route(Supplier<Future<Void>> attempt) {
-    return attempt(attempt, System.nanoTime(), DELAY_MILLIS);
+    long seq = arrivals++;
+    long first = System.nanoTime();
+    return attempt.get().recover(failure -> {
+      Promise<Void> done = Promise.promise();
+      context.runOnContext(v -> {
+        failed.put(seq, new Failed(attempt, first, done));
+        if (!retrying) {
+          retrying = true;
+          delay = DELAY_MILLIS;
+          next(failure);
+        }
+      });
+      return done.future();
+    });
   }
 
-  private Future<Void> attempt(Supplier<Future<Void>> attempt, long first, long delay) {
-    return attempt.get().recover(failure -> {
-      if (stop.getAsBoolean() || System.nanoTime() + delay * 1_000_000 - first > windowNanos) {
-        return Future.failedFuture(failure);
+  /** Retries the oldest failed publish after the current delay (on the context). */
+  private void next(Throwable last) {
+    var head = failed.firstEntry();
+    if (head == null) {
+      retrying = false;
+      return;
+    }
+    Failed f = head.getValue();
+    if (stop.getAsBoolean() || System.nanoTime() + delay * 1_000_000 - f.first > windowNanos) {
+      giveUp(last);
+      return;
+    }
+    after(delay, () -> {
+      if (stop.getAsBoolean()) {
+        giveUp(last);
+        return;
       }
-      Promise<Void> again = Promise.promise();
-      context.runOnContext(v -> context.owner().setTimer(delay, t -> {
-        onRetry.run();
-        attempt(attempt, first, Math.min(delay * 2, MAX_DELAY_MILLIS)).onComplete(again);
+      onRetry.run();
+      f.attempt.get().onComplete(ar -> context.runOnContext(v -> {
+        if (ar.succeeded()) {
+          failed.remove(head.getKey());
+          f.done.complete();
+          delay = 0; // the blockage has passed: the next one at once
+        } else {
+          delay = delay == 0 ? DELAY_MILLIS : Math.min(delay * 2, MAX_DELAY_MILLIS);
+        }
+        next(ar.succeeded() ? last : ar.cause());
       }));
-      return again.future();
     });
+  }
+
+  private void after(long millis, Runnable task) {
+    if (millis == 0) {
+      context.runOnContext(v -> task.run());
+    } else {
+      context.owner().setTimer(millis, t -> task.run());
+    }
+  }
+
+  /** The oldest failed publish fails (its connection closes), and with it every one behind it. */
+  private void giveUp(Throwable last) {
+    for (Failed f : failed.values()) {
+      f.done.fail(last);
+    }
+    failed.clear();
+    retrying = false;
   }
 }

@@ -63,6 +63,35 @@ class RouteVersionsTest {
     assertThat(table.remoteRoutes()).isZero();
   }
 
+  /**
+   * Once an event removed a departed node from a filter, a push or event of its that arrives
+   * later (a late announcement, a stale snapshot) does not route to it again: every publish on
+   * the filter would be refused until the filter changed.
+   */
+  @Test
+  void theMirror_ignoresALateRouteOfANodeWhoseRoutesWereRemovedAfterItLeft() {
+    java.util.Set<String> members = new java.util.HashSet<>(List.of("me", "b", "c"));
+    HazelcastRouteTable table = new HazelcastRouteTable(node.cluster().vertx(), node.cluster().hazelcast(), "me",
+        (filter, version) -> Future.succeededFuture(), members::contains);
+    table.routeAnnounced("f/#", "b", 50);
+    table.routeAnnounced("g/#", "b", 51);
+    members.remove("b"); // b left; its sessions were adopted by c
+    table.apply("f/#", RouteNodes.EMPTY.with("b", true, 50).with("c", true, 70));
+    assertThat(nodesFor(table, "f/x")).as("still routed to the departed node until its routes go").contains("b", "c");
+    table.apply("f/#", RouteNodes.EMPTY.with("c", true, 70)); // removeNode(b)
+    assertThat(nodesFor(table, "f/x")).containsExactly("c");
+    table.routeAnnounced("f/#", "b", 52); // b's late push
+    table.apply("f/#", RouteNodes.EMPTY.with("b", true, 50).with("c", true, 70)); // a stale snapshot
+    assertThat(nodesFor(table, "f/x")).containsExactly("c");
+    // a filter whose removal event has not arrived yet still routes to b (refusing), as it must
+    assertThat(nodesFor(table, "g/x")).containsExactly("b");
+    table.apply("g/#", null); // removeNode(b) left g/# empty
+    assertThat(nodesFor(table, "g/x")).isEmpty();
+    members.add("b"); // the same id a member again (not what Hazelcast does, but safe if it did)
+    table.routeAnnounced("g/#", "b", 90);
+    assertThat(nodesFor(table, "g/x")).containsExactly("b");
+  }
+
   private static List<String> nodesFor(HazelcastRouteTable table, String topic) {
     List<String> nodes = new ArrayList<>();
     table.remoteNodesFor(topic, nodes::add);

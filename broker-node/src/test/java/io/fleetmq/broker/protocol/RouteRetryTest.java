@@ -77,6 +77,51 @@ class RouteRetryTest {
     assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
   }
 
+  /** Retried one at a time in the order they arrived, so they reach subscribers in that order [MQTT-4.6.0-6]. */
+  @Test
+  void failedPublishes_areRoutedAgainInTheOrderTheyArrived() throws Exception {
+    AtomicBoolean blocked = new AtomicBoolean(true);
+    List<String> routed = new CopyOnWriteArrayList<>();
+    RouteRetry retry = new RouteRetry(context, 10_000, () -> false, () -> { });
+    List<CompletableFuture<Void>> each = new java.util.ArrayList<>();
+    List<String> messages = List.of("m1", "m2", "m3");
+    for (int i = 0; i < messages.size(); i++) {
+      String m = messages.get(i);
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      each.add(done);
+      // 150 ms apart: each message backing off on its own schedule would be retried out of order
+      vertx.setTimer(1 + 150L * i, t -> context.runOnContext(v -> retry.route(() -> {
+        if (blocked.get()) {
+          return Future.failedFuture(new IllegalStateException("no handlers"));
+        }
+        routed.add(m);
+        return Future.succeededFuture();
+      }).onComplete(ar -> done.complete(null))));
+    }
+    Thread.sleep(700); // the oldest has failed three times, the others once or twice
+    assertThat(routed).isEmpty();
+    blocked.set(false);
+    for (CompletableFuture<Void> f : each) {
+      f.get(10, TimeUnit.SECONDS);
+    }
+    assertThat(routed).containsExactly("m1", "m2", "m3");
+  }
+
+  @Test
+  void aConnectionClosedWhileARetryWaits_isNotRoutedAgain() throws Exception {
+    AtomicInteger attempts = new AtomicInteger();
+    AtomicBoolean closed = new AtomicBoolean();
+    RouteRetry retry = new RouteRetry(context, 10_000, closed::get, () -> { });
+    CompletableFuture<Void> f = run(retry, () -> {
+      attempts.incrementAndGet();
+      return Future.failedFuture(new IllegalStateException("timed out"));
+    });
+    Thread.sleep(50); // the first retry waits 200 ms
+    closed.set(true);
+    assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).cause().hasMessage("timed out");
+    assertThat(attempts).hasValue(1);
+  }
+
   @Test
   void aClosedConnection_isNotRoutedAgain() throws Exception {
     AtomicInteger attempts = new AtomicInteger();
