@@ -325,12 +325,13 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   @Override
-  public Future<Boolean> markRouted(String clientId, long epoch, int packetId) {
-    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, true)));
+  public Future<Boolean> markRouted(String clientId, long epoch, int packetId, long messageId) {
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId),
+        new Processors.ChangeInbound(epoch, true, messageId)));
   }
 
   @Override
   public Future<Boolean> releaseInbound(String clientId, long epoch, int packetId) {
-    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, false)));
+    return retrying(() -> inbound.submitToKey(Maps.sessionKey(packetId, clientId), new Processors.ChangeInbound(epoch, false, 0)));
   }
 }

@@ -763,20 +763,23 @@ final class Processors {
     static final long INBOUND_TOMBSTONE_TTL_SECONDS = 600;
     long epoch;
     boolean routed;
+    /** The message the caller routed (when {@link #routed}): the binding is marked only if it is still that one. */
+    long messageId;
 
     ChangeInbound() {
     }
 
-    ChangeInbound(long epoch, boolean routed) {
+    ChangeInbound(long epoch, boolean routed, long messageId) {
       this.epoch = epoch;
       this.routed = routed;
+      this.messageId = messageId;
     }
 
     @Override
     @SuppressWarnings("unchecked")
     public Boolean process(Map.Entry<String, InboundQos2> entry) {
       if (routed) {
-        InboundQos2 next = StoreRules.routed(entry.getValue(), epoch);
+        InboundQos2 next = StoreRules.routed(entry.getValue(), epoch, messageId);
         if (next == null) {
           return false;
         }
@@ -807,12 +810,14 @@ final class Processors {
     public void writeData(ObjectDataOutput out) throws IOException {
       out.writeLong(epoch);
       out.writeBoolean(routed);
+      out.writeLong(messageId);
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       epoch = in.readLong();
       routed = in.readBoolean();
+      messageId = in.readLong();
     }
   }
 }

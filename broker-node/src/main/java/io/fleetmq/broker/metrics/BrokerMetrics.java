@@ -59,7 +59,7 @@ public final class BrokerMetrics {
     }
     counter(registry, "fleetmq.bytes.received", "payload bytes received", stats.bytesReceived, null);
     counter(registry, "fleetmq.bytes.sent", "payload bytes sent", stats.bytesSent, null);
-    counter(registry, "fleetmq.publish.retries", "inbound QoS 1 publishes routed again after their routing failed",
+    counter(registry, "fleetmq.publish.retries", "inbound QoS 1 and 2 publishes routed again after their routing failed",
         stats.publishRetries, null);
     Drops drops = services.drops();
     dropped(registry, drops.queueFull, "queue_full", "QoS 1/2 messages dropped because a session's queue was full");

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +47,8 @@ final class ClientConnection implements Outlet {
   private final boolean durable;
   private final OrderedAcks acks;
   private final RouteRetry retry;
+  /** QoS 2's own: its routings start in their turn (off the context), QoS 1's on the context. */
+  private final RouteRetry retryQos2;
   private final AtomicInteger unflushed = new AtomicInteger();
   private final Context context;
   private final Queue<Runnable> outbox = new ConcurrentLinkedQueue<>();
@@ -65,8 +68,9 @@ final class ClientConnection implements Outlet {
         e -> runOnOwnContext(() -> closeWithError("routing failed: " + e)));
     // long enough for a hung member to be declared dead and its sessions adopted
     io.fleetmq.broker.config.BrokerConfig cfg = services.config();
-    this.retry = new RouteRetry(context, (cfg.memberTimeoutSeconds() + 2 * cfg.clusterTimeoutSeconds()) * 1000L,
-        () -> closed, services.stats().publishRetries::increment);
+    long window = (cfg.memberTimeoutSeconds() + 2 * cfg.clusterTimeoutSeconds()) * 1000L;
+    this.retry = new RouteRetry(context, window, () -> closed, services.stats().publishRetries::increment);
+    this.retryQos2 = new RouteRetry(context, window, () -> closed, services.stats().publishRetries::increment);
   }
 
   /** Handles a CONNECT that vertx-mqtt has decoded. */
@@ -250,7 +254,9 @@ final class ClientConnection implements Outlet {
       case EXACTLY_ONCE -> {
         // the message id is bound to the packet id before routing, so a re-send (after a failure
         // or a reconnect) is routed under the same id and each session takes it once; PUBREC only
-        // once routing completed, and a re-send after that is only acknowledged [MQTT-4.3.3-2]
+        // once routing completed, and a re-send after that is only acknowledged [MQTT-4.3.3-2].
+        // A failed routing is retried under the same id (not retained: see RouteRetry); the
+        // confirmation names the message, so a late one cannot mark a later binding of the packet id
         //
         // Routing starts in the order the PUBLISHes arrived [MQTT-4.6.0-6], whatever order their
         // bindings complete in (store callbacks come back on a pool of threads): each waits for
@@ -266,9 +272,13 @@ final class ClientConnection implements Outlet {
             if (bound.failed()) {
               return Future.failedFuture(bound.cause());
             }
-            return bound.result().routed() ? Future.succeededFuture()
-                : services.router().publish(message.withId(bound.result().messageId()))
-                    .compose(v -> s.routedQos2(packetId));
+            if (bound.result().routed()) {
+              return Future.succeededFuture();
+            }
+            Message m = message.withId(bound.result().messageId());
+            Supplier<Future<Void>> attempt = () -> services.router().publish(m).compose(v -> s.routedQos2(packetId, m.id()));
+            // called in turn, so in arrival order
+            return m.retain() ? attempt.get() : retryQos2.route(attempt);
           } finally {
             turn.complete();
           }

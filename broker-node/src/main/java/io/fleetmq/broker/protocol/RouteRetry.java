@@ -8,7 +8,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * Routes an inbound QoS 1 PUBLISH again when routing failed, until a window after it arrived.
+ * Routes an inbound QoS 1 or 2 PUBLISH again when routing failed, until a window after it arrived.
  *
  * <p>Most routing failures pass within seconds: a session just taken over elsewhere (its old copy
  * refuses), a node that left and whose sessions are still being adopted (its address has no
@@ -22,10 +22,15 @@ import java.util.function.Supplier;
  * or its window ends (then it fails, its connection closes and nothing more is tried). Every
  * attempt checks first that the connection is still open: once closed, the client re-sends.
  *
- * <p>Only for QoS 1 publishes that are not retained (the caller's choice): a retried retained
- * publish could overwrite a newer one that succeeded meanwhile, and a QoS 2 retry could confirm
- * a binding that a later exchange reused the packet id for; both keep closing at once, and the
- * client re-sends them in order.
+ * <p>Only for publishes that are not retained (the caller's choice): a retried retained publish
+ * could overwrite a newer one that succeeded meanwhile, so those keep closing at once and the
+ * client re-sends them in order. A QoS 2 retry routes under the message id bound to the packet id
+ * (each session takes it once) and confirms that binding only if the packet id is still bound to
+ * that message (SessionStore#markRouted), so a retry that ends late cannot mark a later exchange
+ * under the same packet id routed.
+ *
+ * <p>{@link #route} is called in arrival order and never concurrently: on the context (QoS 1), or
+ * in each PUBLISH's turn (QoS 2, one instance of its own).
  */
 final class RouteRetry {
 
@@ -59,7 +64,7 @@ final class RouteRetry {
     this.onRetry = onRetry;
   }
 
-  /** Called on the context, in arrival order: the first attempt's outcome, or that of the retries. */
+  /** Called in arrival order, one call at a time: the first attempt's outcome, or that of the retries. */
   Future<Void> route(Supplier<Future<Void>> attempt) {
     long seq = arrivals++;
     long first = System.nanoTime();

@@ -256,10 +256,10 @@ public final class InMemorySessionStore implements SessionStore {
   }
 
   @Override
-  public Future<Boolean> markRouted(String clientId, long epoch, int packetId) {
+  public Future<Boolean> markRouted(String clientId, long epoch, int packetId, long messageId) {
     synchronized (lock()) {
       String k = key(packetId, clientId);
-      InboundQos2 next = StoreRules.routed(inbound().get(k), epoch);
+      InboundQos2 next = StoreRules.routed(inbound().get(k), epoch, messageId);
       if (next == null) {
         return Future.succeededFuture(false);
       }

@@ -802,13 +802,18 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
         });
   }
 
-  /** The QoS 2 message under {@code packetId} was routed: a re-send is only acknowledged from now on. */
-  public Future<Void> routedQos2(int packetId) {
+  /**
+   * The QoS 2 message {@code messageId} under {@code packetId} was routed: a re-send is only
+   * acknowledged from now on. A late confirmation (a retry that completed after the exchange was
+   * released and the packet id bound again) leaves the newer binding alone.
+   */
+  public Future<Void> routedQos2(int packetId, long messageId) {
     if (!durable) {
-      inbound.computeIfPresent(packetId, (p, i) -> new InboundQos2(clientId, p, i.messageId(), true, i.epoch()));
+      inbound.computeIfPresent(packetId, (p, i) -> i.messageId() == messageId
+          ? new InboundQos2(clientId, p, i.messageId(), true, i.epoch()) : i);
       return Future.succeededFuture();
     }
-    return store.markRouted(clientId, epoch(), packetId).compose(this::acceptedOrFenced);
+    return store.markRouted(clientId, epoch(), packetId, messageId).compose(this::acceptedOrFenced);
   }
 
   /** PUBREL: the inbound exchange is over. */

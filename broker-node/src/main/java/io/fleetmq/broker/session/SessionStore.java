@@ -90,8 +90,11 @@ public interface SessionStore {
   /** Binds (or finds) the message id of an inbound QoS 2 packet id; null when a newer owner holds it. */
   Future<InboundQos2> bindInbound(String clientId, long epoch, int packetId, long candidateMessageId);
 
-  /** Records that the bound message was routed (PUBREC may go); false when refused. */
-  Future<Boolean> markRouted(String clientId, long epoch, int packetId);
+  /**
+   * Records that the message {@code messageId} bound to the packet id was routed (PUBREC may go);
+   * false when refused; a no-op when the packet id is released or bound to another message now.
+   */
+  Future<Boolean> markRouted(String clientId, long epoch, int packetId, long messageId);
 
   /** PUBREL: forgets the exchange; false when a newer owner holds it. */
   Future<Boolean> releaseInbound(String clientId, long epoch, int packetId);

@@ -157,18 +157,25 @@ public final class StoreRules {
     return new InboundQos2(clientId, packetId, existing.messageId(), existing.routed(), epoch);
   }
 
-  /** Marks the bound message routed; the same entry when already released (PUBREL came meanwhile); null when stale. */
-  public static InboundQos2 routed(InboundQos2 existing, long epoch) {
+  /**
+   * Marks the bound message {@code messageId} routed; {@link #GONE} when that exchange is over
+   * (released by PUBREL, or the packet id bound to another message since: a late confirmation of
+   * an earlier exchange must not mark a later one routed before it was); null when stale.
+   */
+  public static InboundQos2 routed(InboundQos2 existing, long epoch, long messageId) {
     if (existing == null || existing.isReleased()) {
       return GONE;
     }
     if (existing.epoch() > epoch) {
       return null;
     }
+    if (existing.messageId() != messageId) {
+      return GONE;
+    }
     return new InboundQos2(existing.clientId(), existing.packetId(), existing.messageId(), true, epoch);
   }
 
-  /** What {@link #routed} answers for an exchange already released: nothing to store, not refused. */
+  /** What {@link #routed} answers for an exchange already over: nothing to store, not refused. */
   public static final InboundQos2 GONE = new InboundQos2("", 0, 0, true, 0);
 
   /** PUBREL: the exchange is over; false when a newer owner holds it. */

@@ -83,6 +83,20 @@ class HazelcastSessionStoreTest {
     assertThat(await(store.claim("hz-c", true, null)).epoch()).isGreaterThan(b);
   }
 
+  /** FencingTest's late-confirmation case, through the entry processor on a real member. */
+  @Test
+  void aLateConfirmation_ofAnEarlierMessage_doesNotMarkTheNextBindingOfThePacketIdRouted() {
+    long e = await(store.claim("hz-late", true, null)).epoch();
+    assertThat(await(store.bindInbound("hz-late", e, 5, 100)).messageId()).isEqualTo(100);
+    assertThat(await(store.markRouted("hz-late", e, 5, 100))).isTrue();
+    assertThat(await(store.releaseInbound("hz-late", e, 5))).isTrue();
+    assertThat(await(store.bindInbound("hz-late", e, 5, 200)).messageId()).isEqualTo(200);
+    assertThat(await(store.markRouted("hz-late", e, 5, 100))).isTrue();
+    assertThat(await(store.bindInbound("hz-late", e, 5, 300)).routed()).as("left alone").isFalse();
+    assertThat(await(store.markRouted("hz-late", e, 5, 200))).isTrue();
+    assertThat(await(store.bindInbound("hz-late", e, 5, 400)).routed()).isTrue();
+  }
+
   @Test
   void clearingOneSession_leavesTheOtherSessionsOfItsPartitionAlone() {
     // two client ids whose entries share a partition

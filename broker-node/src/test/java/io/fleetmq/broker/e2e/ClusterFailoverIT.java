@@ -193,6 +193,53 @@ class ClusterFailoverIT {
     }
   }
 
+  /**
+   * A routing failure that passes is retried on the same connection: while the subscriber's node
+   * is stopped (longer than cluster-timeout, shorter than member-timeout) the deliveries to it time
+   * out; a QoS 1 and a QoS 2 publish are routed again until the node answers, then acknowledged
+   * (PUBACK, PUBREC) without the connection closing, and the subscriber gets each of them once.
+   */
+  @Test
+  void aRoutingFailureThatPasses_isRetriedOnTheSameConnection_andEachMessageDeliveredOnce() throws Exception {
+    try (ProcessCluster c = new ProcessCluster(3, "--member-timeout", "30", "--cluster-timeout", "2",
+        "--drain-period", "2")) {
+      List<String> got = Collections.synchronizedList(new ArrayList<>());
+      try (Paho.Client sub = Paho.connect(c.mqttPort(1), "r-sub", false);
+           RawMqttClient pub = new RawMqttClient(c.mqttPort(0))) {
+        sub.mqtt.subscribe("r/#", 2);
+        assertThat(pub.connect("r-pub", true) & 0xff).isZero();
+        pub.timeout(Duration.ofSeconds(10));
+        pub.publish("r/t", "before", 1, false, 1, false);
+        assertThat(pub.read(Packet.PUBACK).packetId()).isEqualTo(1);
+        assertThat(sub.next().payload()).isEqualTo("before");
+        c.nodes[1].pause(); // SIGSTOP: deliveries to it time out after cluster-timeout
+        long stopped = System.nanoTime();
+        try {
+          pub.publish("r/t", "q1", 1, false, 2, false);
+          pub.publish("r/t", "q2", 2, false, 3, false);
+          Thread.sleep(5000);
+        } finally {
+          c.nodes[1].resume(); // SIGCONT
+        }
+        pub.timeout(Duration.ofSeconds(20));
+        assertThat(pub.read(Packet.PUBACK).packetId()).isEqualTo(2);
+        assertThat(pub.read(Packet.PUBREC).packetId()).isEqualTo(3);
+        System.out.printf("retried routing: PUBACK and PUBREC %d ms after the stop%n", (System.nanoTime() - stopped) / 1_000_000);
+        pub.ack(Packet.PUBREL, 3);
+        assertThat(pub.read(Packet.PUBCOMP).packetId()).as("the same connection, still open").isEqualTo(3);
+        for (Paho.Received r; (r = sub.poll(3000)) != null; ) {
+          got.add(r.payload());
+        }
+      }
+      assertThat(got).containsExactlyInAnyOrder("q1", "q2");
+      String metrics = c.httpGet(0, "/metrics");
+      assertThat(metrics).isNotNull();
+      double retries = metrics.lines().filter(l -> l.startsWith("fleetmq_publish_retries_total"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      assertThat(retries).as("routing attempts after the first").isGreaterThanOrEqualTo(2);
+    }
+  }
+
   @Test
   void killingTheSubscribersNode_whileItsDurableSessionIsOffline_losesNoAcknowledgedMessage() throws Exception {
     try (ProcessCluster c = new ProcessCluster(3, FAST_DETECTION)) {

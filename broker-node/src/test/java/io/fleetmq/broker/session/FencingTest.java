@@ -178,9 +178,9 @@ class FencingTest {
     long b = claim(nodeB); // the publisher reconnected to B and re-sends packet 5
     InboundQos2 again = nodeB.bindInbound("c", b, 5, 200).result();
     assertThat(again.messageId()).as("same message id").isEqualTo(100);
-    assertThat(nodeA.markRouted("c", a, 5).result()).isFalse();
+    assertThat(nodeA.markRouted("c", a, 5, 100).result()).isFalse();
     assertThat(nodeA.bindInbound("c", a, 5, 300).result()).isNull();
-    assertThat(nodeB.markRouted("c", b, 5).result()).isTrue();
+    assertThat(nodeB.markRouted("c", b, 5, 100).result()).isTrue();
     assertThat(nodeB.bindInbound("c", b, 5, 400).result().routed()).isTrue();
     assertThat(nodeA.releaseInbound("c", a, 5).result()).isFalse();
     assertThat(nodeB.releaseInbound("c", b, 5).result()).isTrue();
@@ -198,16 +198,37 @@ class FencingTest {
     long a = claim(nodeA);
     long b = claim(nodeB);
     InboundQos2 onB = nodeB.bindInbound("c", b, 5, 100).result();
-    assertThat(nodeB.markRouted("c", b, 5).result()).isTrue();
+    assertThat(nodeB.markRouted("c", b, 5, 100).result()).isTrue();
     assertThat(nodeB.releaseInbound("c", b, 5).result()).isTrue(); // PUBREL, PUBCOMP: the exchange is over
     assertThat(onB.messageId()).isEqualTo(100);
     // A was paused with a PUBLISH of packet 5 in hand; its binding arrives now
     assertThat(nodeA.bindInbound("c", a, 5, 50).result()).as("refused by the release's tombstone").isNull();
-    assertThat(nodeA.markRouted("c", a, 5).result()).isTrue(); // a no-op on a released exchange
+    assertThat(nodeA.markRouted("c", a, 5, 50).result()).isTrue(); // a no-op on a released exchange
     // the client's next message under packet 5 is a new one
     InboundQos2 next = nodeB.bindInbound("c", b, 5, 200).result();
     assertThat(next.messageId()).isEqualTo(200);
     assertThat(next.routed()).isFalse();
+  }
+
+  /**
+   * A routing retry of packet 5's message that ends late, after the client (through a re-send
+   * that was routed) completed the exchange and bound packet 5 to its next message: its
+   * confirmation must not mark the next message routed, or a re-send of it after a failure would
+   * be acknowledged without being routed.
+   */
+  @Test
+  void aLateConfirmation_ofAnEarlierMessage_doesNotMarkTheNextBindingOfThePacketIdRouted() {
+    long a = claim(nodeA);
+    assertThat(nodeA.bindInbound("c", a, 5, 100).result().messageId()).isEqualTo(100);
+    assertThat(nodeA.markRouted("c", a, 5, 100).result()).isTrue(); // the re-send's routing
+    assertThat(nodeA.releaseInbound("c", a, 5).result()).isTrue(); // PUBREL
+    assertThat(nodeA.bindInbound("c", a, 5, 200).result().messageId()).as("the next message").isEqualTo(200);
+    assertThat(nodeA.markRouted("c", a, 5, 100).result()).as("not refused: that exchange is over").isTrue();
+    InboundQos2 next = nodeA.bindInbound("c", a, 5, 300).result();
+    assertThat(next.messageId()).isEqualTo(200);
+    assertThat(next.routed()).as("the late confirmation left the next binding alone").isFalse();
+    assertThat(nodeA.markRouted("c", a, 5, 200).result()).isTrue();
+    assertThat(nodeA.bindInbound("c", a, 5, 400).result().routed()).isTrue();
   }
 
   @Test

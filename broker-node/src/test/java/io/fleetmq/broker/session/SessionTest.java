@@ -133,7 +133,7 @@ class SessionTest {
     }
 
     @Override
-    public Future<Boolean> markRouted(String c, long e, int p) {
+    public Future<Boolean> markRouted(String c, long e, int p, long m) {
       return Future.succeededFuture(true);
     }
 
