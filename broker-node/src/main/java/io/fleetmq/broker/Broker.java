@@ -230,6 +230,11 @@ public final class Broker {
    * this node without a session here (see {@link SessionHome#settle}).
    */
   private void reconcileDeparted() {
+    reconcileDeparted(true);
+  }
+
+  /** @param periodic false for the quick re-checks of a pending departure, which skip the periodic scans */
+  private void reconcileDeparted(boolean periodic) {
     if (state.get() != State.READY && state.get() != State.STARTING) {
       return;
     }
@@ -245,12 +250,12 @@ public final class Broker {
       return;
     }
     ClusterNode node = cluster;
-    long tick = reconcileTicks++;
-    boolean scan = tick % 15 == 0;
+    long tick = periodic ? reconcileTicks++ : 1;
+    boolean scan = periodic && tick % 15 == 0;
     if (scan) {
       home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
     }
-    if (tick % 5 == 0) {
+    if (periodic && tick % 5 == 0) {
       router.reconcileRoutes().onFailure(e -> log.warn("event=routes.reconcile_failed reason=\"{}\"", e.toString()));
     }
     Future<java.util.Set<String>> found = scan
@@ -260,6 +265,7 @@ public final class Broker {
           return nodes;
         })
         : Future.succeededFuture(java.util.Set.of());
+    java.util.concurrent.atomic.AtomicBoolean soon = new java.util.concurrent.atomic.AtomicBoolean();
     found.compose(extra -> {
       extra.forEach(departed::left);
       Future<Void> chain = Future.succeededFuture();
@@ -274,6 +280,7 @@ public final class Broker {
             .compose(owned -> owned.isEmpty() ? node.sessionStore().routingFrom(gone) : Future.succeededFuture(null))
             .compose(unrouted -> {
               if (unrouted == null) {
+                soon.set(true);
                 return Future.succeededFuture(); // some adoption failed: next pass
               }
               // invariant: the routes stay while a session taken from the node (adopted, or claimed
@@ -281,6 +288,7 @@ public final class Broker {
               // owner that never confirms cannot keep a dead node's routes (and refused publishes)
               // for ever
               if (!unrouted.isEmpty() && departed.millisSince(gone) < ROUTING_WAIT_MILLIS) {
+                soon.set(true); // every publish on those routes fails meanwhile: look again shortly
                 return Future.succeededFuture();
               }
               if (!unrouted.isEmpty()) {
@@ -313,10 +321,18 @@ public final class Broker {
       if (ar.failed()) {
         log.warn("event=reconcile.failed reason=\"{}\"", ar.cause().toString());
       }
+      if (soon.get() && state.get() == State.READY) {
+        // a departed node's routes wait only for its sessions' new owners: waiting a whole period
+        // after the last of them routed refused publishes for up to 2 s more (fault runs); each
+        // re-check reads the session map twice, so not more often than this
+        node.vertx().setTimer(DEPARTED_RECHECK_MILLIS, t -> reconcileDeparted(false));
+      }
     });
   }
 
   private static final long RECONCILE_MILLIS = 2000;
+  /** The next pass while a departed node's routes wait for the new owners of its sessions. */
+  private static final long DEPARTED_RECHECK_MILLIS = 500;
   /** How long a departed node's routes wait, at most, for the new owners of its sessions to route theirs. */
   static final long ROUTING_WAIT_MILLIS = 60_000;
 
