@@ -349,24 +349,39 @@ public final class Clients implements AutoCloseable {
     final Mqtt3AsyncClient client;
     volatile boolean lost;
     volatile boolean ended;
+    /** CONNACK accepted: only then did a session with this will begin [MQTT-3.1.2-8]. */
+    volatile boolean connected;
 
     WillClient(String id, int node, int port, String willTopic) {
       this.id = id;
       this.node = node;
       client = Mqtt3Client.builder().identifier(id).serverHost(host).serverPort(port)
+          .addConnectedListener(ctx -> connected = true)
           .addDisconnectedListener(ctx -> {
             if (ctx.getSource() != MqttDisconnectSource.USER && !ended) {
               lost = true;
-              ledger.expectWill(id, WillExpectation.ONCE);
-              log.accept("will client " + id + " (node " + node + ") lost its connection: " + ctx.getCause());
+              if (connected) {
+                ledger.expectWill(id, WillExpectation.ONCE);
+                log.accept("will client " + id + " (node " + node + ") lost its connection: " + ctx.getCause());
+              } else if (ctx.getCause() instanceof com.hivemq.client.mqtt.mqtt3.exceptions.Mqtt3ConnAckException) {
+                // refused with a CONNACK: the connection never began, so neither did its will
+                ledger.expectWill(id, WillExpectation.NONE);
+                log.accept("will client " + id + " (node " + node + ") refused: " + ctx.getCause());
+              } else {
+                // closed before a CONNACK arrived: whether the broker accepted the CONNECT (and
+                // so owes the will) or refused it is unknown here
+                ledger.expectWill(id, WillExpectation.EITHER);
+                log.accept("will client " + id + " (node " + node + ") closed before its CONNACK: " + ctx.getCause());
+              }
             }
           })
           .buildAsync();
       all.add(client);
+      // none until its connection is lost (set first: a loss right after the CONNACK must not be overwritten)
+      ledger.expectWill(id, WillExpectation.NONE);
       await(client.connectWith().cleanSession(true).keepAlive(KEEP_ALIVE)
           .willPublish().topic(willTopic).qos(MqttQos.AT_LEAST_ONCE).payload(id.getBytes(StandardCharsets.UTF_8))
           .applyWillPublish().send(), Duration.ofSeconds(10), id + " connect");
-      ledger.expectWill(id, WillExpectation.NONE); // until its connection is lost
     }
 
     public boolean lost() {
