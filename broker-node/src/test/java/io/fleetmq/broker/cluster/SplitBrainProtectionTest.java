@@ -29,11 +29,13 @@ class SplitBrainProtectionTest {
   }
 
   @Test
-  void hazelcastLooksForASplitOffMemberEvery10s_andAMergeDiscardsTheSmallerSidesEntries() {
+  void hazelcastLooksForASplitOffMemberEvery5s_andAMergeDiscardsTheSmallerSidesEntries() {
     com.hazelcast.config.Config hz = HazelcastSetup.build(TestBroker.config());
     com.hazelcast.spi.properties.HazelcastProperties p = new com.hazelcast.spi.properties.HazelcastProperties(hz);
-    assertThat(p.getSeconds(com.hazelcast.spi.properties.ClusterProperty.MERGE_FIRST_RUN_DELAY_SECONDS)).isEqualTo(10);
-    assertThat(p.getSeconds(com.hazelcast.spi.properties.ClusterProperty.MERGE_NEXT_RUN_DELAY_SECONDS)).isEqualTo(10);
+    assertThat(p.getSeconds(com.hazelcast.spi.properties.ClusterProperty.MERGE_FIRST_RUN_DELAY_SECONDS)).isEqualTo(5);
+    assertThat(p.getSeconds(com.hazelcast.spi.properties.ClusterProperty.MERGE_NEXT_RUN_DELAY_SECONDS)).isEqualTo(5);
+    // operations that meet a migrating partition (after a merge) retry at least every 100 ms
+    assertThat(p.getMillis(com.hazelcast.spi.properties.ClusterProperty.INVOCATION_RETRY_PAUSE)).isEqualTo(100);
     for (String map : new String[] {Maps.SESSIONS, Maps.QUEUE, Maps.INBOUND, Maps.RETAINED, Maps.ROUTES}) {
       assertThat(hz.getMapConfig(map).getMergePolicyConfig().getPolicy()).as(map)
           .isEqualTo(com.hazelcast.spi.merge.DiscardMergePolicy.class.getName());
