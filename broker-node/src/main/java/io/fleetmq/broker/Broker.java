@@ -31,7 +31,7 @@ public final class Broker {
   private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
   private volatile ClusterNode cluster;
   private Router router;
-  private BrokerServices services;
+  private volatile BrokerServices services;
   private SessionHome home;
   /** A small Vert.x of its own for the HTTP listener, so it answers before the cluster is joined. */
   private Vertx management;
@@ -85,6 +85,7 @@ public final class Broker {
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
             node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));
+    node.onMerge(() -> wentStale("merging"), this::mergedBack);
     return node.serve(router, home, this::nodeLeft, departed::forget)
         .compose(v -> deployListeners(vertx))
         .onSuccess(v -> {
@@ -155,7 +156,8 @@ public final class Broker {
   Future<HealthServer.Readiness> readiness() {
     State s = state.get();
     boolean quorate = cluster == null || cluster.memberCount() >= config.quorum();
-    return Future.succeededFuture(new HealthServer.Readiness(s, partitionsSafe && quorate));
+    boolean current = services == null || !services.rejoining().get();
+    return Future.succeededFuture(new HealthServer.Readiness(s, partitionsSafe && quorate && current));
   }
 
   private Future<Void> deployListeners(Vertx vertx) {
@@ -305,7 +307,7 @@ public final class Broker {
                 departed.forget(gone); // merged back meanwhile: its routes are live again
                 return Future.succeededFuture();
               }
-              return node.forgetRoutes(gone).onSuccess(v3 -> {
+              return node.forgetRoutes(gone, departed.leftAt(gone)).onSuccess(v3 -> {
                 departed.forget(gone);
                 log.info("event=node.left.done node={}", gone);
               });
@@ -337,7 +339,7 @@ public final class Broker {
   static final long ROUTING_WAIT_MILLIS = 60_000;
 
   /** This node saw fewer members than min-cluster-size at the last check. */
-  private boolean minority;
+  private volatile boolean minority;
 
   /**
    * A node below min-cluster-size (declared dead while it ran, or cut off) can write nothing, and
@@ -352,6 +354,7 @@ public final class Broker {
     boolean below = members < config.quorum();
     if (below && !minority) {
       minority = true;
+      wentStale("minority");
       int dropped = home.dropAll();
       log.warn("event=node.minority members={} min_cluster_size={} sessions_let_go={}", members, config.quorum(),
           dropped);
@@ -363,7 +366,67 @@ public final class Broker {
       // the sessions it let go of whose records still name it are adopted here again now, not at
       // the next pass: until then deliveries for them are refused
       home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
+      resyncAfterSplit("quorate");
     }
+  }
+
+  /**
+   * Counts the times this node's views went stale (it was split off, or started merging back); a
+   * resync makes the node available again only if none came after it began.
+   */
+  private final java.util.concurrent.atomic.AtomicLong staleViews = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * This node may have missed what the rest of the cluster did (it was declared dead while it ran,
+   * or cut off): until its views are read again, it refuses CONNECTs and is not ready. Any thread.
+   */
+  private void wentStale(String why) {
+    staleViews.incrementAndGet();
+    BrokerServices s = services;
+    if (s != null && !s.rejoining().getAndSet(true)) {
+      log.warn("event=node.views_stale reason={}", why);
+    }
+  }
+
+  /**
+   * Hazelcast merged this node back into the larger side of a split: what this side held was
+   * discarded there (the larger side adopted its sessions), so every session still held here is
+   * let go (if the split went unnoticed: it lasted less than a quorum check), then the views are
+   * read again.
+   */
+  private void mergedBack() {
+    wentStale("merged");
+    int dropped = home.dropAll();
+    log.warn("event=node.merged members={} sessions_let_go={}", cluster.memberCount(), dropped);
+    resyncAfterSplit("merged");
+  }
+
+  /**
+   * Invariant: a node serves clients only with views read while it was in the cluster it is in
+   * now. The listeners that keep the route mirror and the retained index in step hear only their
+   * own side of a split, so after one the node reads both again, counts every route it added as
+   * lost (the other side removed a departed node's routes) and adds them again, and only then
+   * takes CONNECTs and reports ready. Without this, a node merged back after a stop past
+   * member-timeout acknowledged publishes without sending them to the nodes that had adopted its
+   * sessions meanwhile (CI, FaultInjectionIT seed 284270893: 297 deliveries lost).
+   */
+  private void resyncAfterSplit(String why) {
+    ClusterNode node = cluster;
+    if (node == null || state.get() == State.STOPPING || state.get() == State.STOPPED) {
+      return;
+    }
+    long stale = staleViews.get();
+    router.routesLost();
+    node.resyncMirrors().compose(v -> router.reconcileRoutes()).onComplete(ar -> {
+      if (ar.failed()) {
+        log.warn("event=node.resync_failed reason=\"{}\" action=retry", ar.cause().toString());
+        node.vertx().setTimer(1000, t -> resyncAfterSplit(why));
+        return;
+      }
+      if (staleViews.get() == stale && !minority && services.rejoining().getAndSet(false)) {
+        log.info("event=node.views_resynced after={} members={}", why, node.memberCount());
+      }
+    });
   }
 
   /**

@@ -190,9 +190,36 @@ public final class ClusterNode {
     return manager.getNodes().contains(node);
   }
 
-  /** Removes a departed node from the route table. */
-  public Future<Void> forgetRoutes(String node) {
-    return routes.removeNode(node);
+  /** Removes a departed node, seen leaving at {@code leftAtMillis}, from the route table. */
+  public Future<Void> forgetRoutes(String node, long leftAtMillis) {
+    return routes.removeNode(node, leftAtMillis);
+  }
+
+  /**
+   * Calls {@code merging} (on a Hazelcast thread, at once) when this member starts merging into
+   * another cluster after a split, and {@code merged} (on the Vert.x context) once it has: this
+   * member's side of the split is discarded then, and its in-memory views are stale.
+   */
+  public void onMerge(Runnable merging, Runnable merged) {
+    hz.getLifecycleService().addLifecycleListener(event -> {
+      if (event.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGING) {
+        merging.run();
+      } else if (event.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
+        vertx.runOnContext(v -> merged.run());
+      }
+    });
+  }
+
+  /**
+   * Reads the route table and the retained topics into this node's mirrors again: what the
+   * listeners missed while this node was split off from the others.
+   */
+  public Future<Void> resyncMirrors() {
+    return vertx.executeBlocking(() -> {
+      routes.resync();
+      retained.resync();
+      return null;
+    }, false);
   }
 
   public Vertx vertx() {

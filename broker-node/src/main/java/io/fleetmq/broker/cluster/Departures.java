@@ -48,6 +48,12 @@ public final class Departures {
     return since.containsKey(node);
   }
 
+  /** When the node was seen leaving (epoch millis of this node's clock; now if it is not departed). */
+  public long leftAt(String node) {
+    Long at = since.get(node);
+    return at == null ? clock.getAsLong() : at;
+  }
+
   /** Milliseconds since the node was seen leaving (0 if it is not departed). */
   public long millisSince(String node) {
     Long at = since.get(node);

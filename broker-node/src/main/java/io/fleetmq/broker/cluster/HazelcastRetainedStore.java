@@ -60,6 +60,17 @@ public final class HazelcastRetainedStore implements RetainedStore {
     }
   }
 
+  /**
+   * Indexes every retained topic again (after a merge back, see HazelcastRouteTable#resync):
+   * adds only, since a topic indexed but not retained costs one read, and a removal here could
+   * race with a newer add. Blocking.
+   */
+  void resync() {
+    for (String topic : map.keySet()) {
+      index.put(topic, topic, Boolean.TRUE);
+    }
+  }
+
   private final class IndexListener implements EntryAddedListener<String, Message>,
       EntryRemovedListener<String, Message> {
     @Override

@@ -157,12 +157,32 @@ public final class HazelcastRouteTable implements RouteTable {
     }, false);
   }
 
-  /** Removes a departed node from every route (after its sessions were adopted elsewhere). */
-  public Future<Void> removeNode(String node) {
+  /**
+   * Removes a departed node from every route (after its sessions were adopted elsewhere): its
+   * changes older than {@code leftAtMillis}, when this node saw it leave. A node cut off and merged
+   * back keeps its id and routes its filters again after the merge, with versions from later than
+   * that (clocks within a few seconds of each other), so a removal that lands after its return
+   * cannot take those routes away.
+   */
+  public Future<Void> removeNode(String node, long leftAtMillis) {
     return vertx.executeBlocking(() -> {
-      map.executeOnEntries(new Processors.RemoveRouteNode(node));
+      map.executeOnEntries(new Processors.RemoveRouteNode(node, leftAtMillis * 1000));
       return null;
     }, false);
+  }
+
+  /**
+   * Reads the whole table into the mirror again. The listener keeps the mirror in step only while
+   * this node is in the same cluster as the writers: a node that was split off (declared dead
+   * while it ran, or cut off) and merged back missed every change the other side made meanwhile,
+   * such as the routes of the nodes that adopted its sessions, and would acknowledge publishes
+   * without sending them there. Versions decide as for events, so an older snapshot never undoes
+   * a newer event. Blocking.
+   */
+  void resync() {
+    for (Map.Entry<String, RouteNodes> e : map.entrySet()) {
+      apply(e.getKey(), e.getValue());
+    }
   }
 
   @Override

@@ -285,12 +285,15 @@ final class Processors {
   static final class RemoveRouteNode extends Base<String, RouteNodes, Boolean> {
     static final int ID = 6;
     String node;
+    /** Only the node's changes of a lower version go (see {@link RouteNodes#without}). */
+    long below;
 
     RemoveRouteNode() {
     }
 
-    RemoveRouteNode(String node) {
+    RemoveRouteNode(String node, long below) {
       this.node = node;
+      this.below = below;
     }
 
     @Override
@@ -299,7 +302,7 @@ final class Processors {
       if (r == null) {
         return false;
       }
-      RouteNodes next = r.without(node);
+      RouteNodes next = r.without(node, below);
       if (next == r) {
         return false;
       }
@@ -315,11 +318,13 @@ final class Processors {
     @Override
     public void writeData(ObjectDataOutput out) throws IOException {
       out.writeString(node);
+      out.writeLong(below);
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       node = in.readString();
+      below = in.readLong();
     }
   }
 

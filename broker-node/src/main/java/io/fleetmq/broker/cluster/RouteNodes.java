@@ -43,15 +43,25 @@ record RouteNodes(Map<String, Long> present, Map<String, Long> gone) {
     return new RouteNodes(p, g);
   }
 
-  /** The entry without any trace of a node (it left the cluster); null when nothing is left. */
-  RouteNodes without(String node) {
-    if (!present.containsKey(node) && !gone.containsKey(node)) {
+  /**
+   * The entry without the node's changes older than {@code below} (it left the cluster before
+   * that version's time); null when nothing is left. A change of a later version stays: the node
+   * merged back meanwhile and routed the filter again, after the remover saw it leave.
+   */
+  RouteNodes without(String node, long below) {
+    boolean dropPresent = present.getOrDefault(node, Long.MAX_VALUE) < below;
+    boolean dropGone = gone.getOrDefault(node, Long.MAX_VALUE) < below;
+    if (!dropPresent && !dropGone) {
       return this;
     }
     Map<String, Long> p = new LinkedHashMap<>(present);
     Map<String, Long> g = new LinkedHashMap<>(gone);
-    p.remove(node);
-    g.remove(node);
+    if (dropPresent) {
+      p.remove(node);
+    }
+    if (dropGone) {
+      g.remove(node);
+    }
     return p.isEmpty() && g.isEmpty() ? null : new RouteNodes(p, g);
   }
 }

@@ -20,12 +20,15 @@ public record BrokerServices(
     AtomicInteger connections,
     Drops drops,
     ProtocolStats stats,
-    java.util.concurrent.atomic.AtomicBoolean draining) {
+    java.util.concurrent.atomic.AtomicBoolean draining,
+    /** Set while this node's views of the cluster may be stale (split off, or merging back): CONNECT is refused. */
+    java.util.concurrent.atomic.AtomicBoolean rejoining) {
 
   public BrokerServices(BrokerConfig config, Router router, SessionHome home, LongSupplier messageIds,
                         Drops drops) {
     this(config, router, home, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), drops,
-        new ProtocolStats(), new java.util.concurrent.atomic.AtomicBoolean());
+        new ProtocolStats(), new java.util.concurrent.atomic.AtomicBoolean(),
+        new java.util.concurrent.atomic.AtomicBoolean());
   }
 
   public SessionRegistry registry() {

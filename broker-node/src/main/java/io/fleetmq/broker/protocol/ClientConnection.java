@@ -101,6 +101,9 @@ final class ClientConnection implements Outlet {
     } else if (services.draining().get()) {
       code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
       reason = "node is stopping: connect to another node";
+    } else if (services.rejoining().get()) {
+      code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
+      reason = "node is split off from the cluster or merging back: connect to another node";
     } else if (services.connections().get() >= services.config().maxConnections()) {
       code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
       reason = "max-connections " + services.config().maxConnections() + " reached";

@@ -294,7 +294,9 @@ public final class Router {
           if (!subscriptions.contains(filter)) {
             routed.remove(filter);
             fixes.add(routes.removeRoute(filter));
-          } else if (route.isComplete() && (route.failed() || !inTable.contains(filter))) {
+          } else if (route.isComplete() && (route.failed() || !inTable.contains(filter)) && hasLiveSubscriber(filter)) {
+            // (a filter held only by let-go copies keeps a route it has, refusing what still
+            // arrives, but gets none again: their successors route it elsewhere)
             route = routes.addRoute(filter);
             routed.put(filter, route);
             fixes.add(route);
@@ -308,6 +310,26 @@ public final class Router {
       }
       return Future.join(fixes).mapEmpty();
     });
+  }
+
+  private boolean hasLiveSubscriber(String filter) {
+    for (Subscriber s : subscriptions.entries(filter).keySet()) {
+      if (!s.discarded()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The route table may have lost this node's routes: it was split off and merged back, and the
+   * other side removed a departed node's routes meanwhile. Every filter counts as not routed, so
+   * the next subscribe and {@link #reconcileRoutes} add it again (a SUBACK must not trust a route
+   * added before the split).
+   */
+  public synchronized void routesLost() {
+    Future<Void> lost = Future.failedFuture(new IllegalStateException("routes from before a split"));
+    routed.replaceAll((filter, route) -> route.isComplete() ? lost : route);
   }
 
   /** Removes every subscription of a session (clean session end, session discarded). */

@@ -41,7 +41,11 @@ class RouteVersionsTest {
     assertThat(removed.nodes()).isEmpty();
     assertThat(removed.with("b", true, 25)).as("an older add arriving late").isNull();
     assertThat(removed.with("b", true, 40).nodes()).containsExactly("b");
-    assertThat(removed.without("b")).as("a departed node leaves no trace").isNull();
+    assertThat(removed.without("b", 31)).as("a departed node leaves no trace").isNull();
+    RouteNodes back = removed.with("b", true, 50);
+    assertThat(back.without("b", 45)).as("routed again after the remover saw it leave (merged back): kept")
+        .isSameAs(back);
+    assertThat(back.with("c", true, 10).without("b", 51).nodes()).containsExactly("c");
   }
 
   @Test

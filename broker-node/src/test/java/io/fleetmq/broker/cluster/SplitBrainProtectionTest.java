@@ -70,6 +70,10 @@ class SplitBrainProtectionTest {
       assertThat(held.mqtt.isConnected()).as("a client of the node below the quorum is disconnected").isFalse();
       assertThat(last.sessionCount()).isZero();
       held.close();
+      assertThatThrownBy(() -> Paho.connect(last.mqttPort(), "sbp-clean", true).close())
+          .as("any CONNECT while the node's views may be stale, clean session too: CONNACK 3")
+          .isInstanceOfSatisfying(MqttException.class, e -> assertThat(e.getReasonCode())
+              .isEqualTo(MqttException.REASON_CODE_BROKER_UNAVAILABLE));
       assertThatThrownBy(() -> Paho.connect(last.mqttPort(), "sbp-after", false).close())
           .as("a durable CONNECT alone: its claim is refused by split-brain protection")
           .isInstanceOf(MqttException.class);

@@ -240,6 +240,86 @@ class ClusterFailoverIT {
     }
   }
 
+  /**
+   * A node stopped past member-timeout is declared dead while it runs: the others adopt its
+   * sessions and route their filters themselves, and remove its routes. When it continues it is
+   * alone (below min-cluster-size), lets go of everything, and Hazelcast merges it back. Its route
+   * mirror and its own routes are from before the split, so it must read the table again and add
+   * its routes again before it serves anyone: otherwise a publish to it is acknowledged without
+   * reaching the adopted session (the mirror lacks the adopter's route), and a subscriber on it
+   * misses what the others publish (its route was removed). CI, FaultInjectionIT seed 284270893.
+   */
+  @Test
+  void aNodeMergedBackAfterAStopPastMemberTimeout_routesBothWays_beforeItServesClients() throws Exception {
+    try (ProcessCluster c = new ProcessCluster(3, "--member-timeout", "5", "--cluster-timeout", "2",
+        "--drain-period", "2")) {
+      // a durable subscriber of node 0 only, offline: node 0 alone routes mb/+
+      try (Paho.Client sub = Paho.connect(c.mqttPort(0), "mb-sub", false)) {
+        sub.mqtt.subscribe("mb/+", 1);
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (c.httpStatus(0, "/health/cluster-safe") != 200) {
+        assertThat(System.nanoTime()).as("cluster safe within 60 s").isLessThan(deadline);
+        Thread.sleep(200);
+      }
+      c.nodes[0].pause(); // SIGSTOP, past member-timeout: nodes 1 and 2 adopt mb-sub
+      Thread.sleep(10_000);
+      c.nodes[0].resume();
+      long resumed = System.nanoTime();
+      boolean sawUnready = false;
+      while (System.nanoTime() - resumed < Duration.ofSeconds(90).toNanos()) {
+        int status = c.httpStatus(0, "/health/ready");
+        sawUnready |= status != 200;
+        if (sawUnready && status == 200) {
+          break;
+        }
+        Thread.sleep(100);
+      }
+      assertThat(sawUnready).as("node 0 noticed it was split off").isTrue();
+      assertThat(c.httpStatus(0, "/health/ready")).as("node 0 ready again within 90 s").isEqualTo(200);
+      System.out.printf("merged back: node 0 ready %d ms after it continued%n", (System.nanoTime() - resumed) / 1_000_000);
+      try (Paho.Client watcher = connectRetrying(c.mqttPort(0), "mb-watcher");
+           Paho.Client onMerged = connectRetrying(c.mqttPort(0), "mb-pub0");
+           Paho.Client onMajority = connectRetrying(c.mqttPort(1), "mb-pub1")) {
+        watcher.mqtt.subscribe("mb/+", 1);
+        onMerged.publish("mb/a", "from-merged-node", 1, false); // returns after the PUBACK
+        onMajority.publish("mb/b", "from-majority", 1, false);
+        Set<String> watched = new TreeSet<>();
+        for (Paho.Received r; watched.size() < 2 && (r = watcher.poll(10_000)) != null; ) {
+          watched.add(r.payload());
+        }
+        assertThat(watched).as("a subscriber on the merged node hears both sides")
+            .containsExactly("from-majority", "from-merged-node");
+      }
+      try (Paho.Client back = Paho.connect(c.mqttPort(2), "mb-sub", false)) {
+        Set<String> got = new TreeSet<>();
+        for (Paho.Received r; got.size() < 2 && (r = back.poll(10_000)) != null; ) {
+          got.add(r.payload());
+        }
+        assertThat(got).as("the adopted session got what was acknowledged on both sides")
+            .containsExactly("from-majority", "from-merged-node");
+      } finally {
+        c.nodes[0].output.stream().filter(l -> l.contains("event=node.") || l.contains("MERGED")
+            || l.contains("MERGING")).forEach(l -> System.out.println("merged back, node 0: " + l));
+      }
+    }
+  }
+
+  /** A clean client, connecting again while the node refuses (partitions still moving after a merge). */
+  private static Paho.Client connectRetrying(int port, String id) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try {
+        return Paho.connect(port, id, true);
+      } catch (MqttException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(500);
+      }
+    }
+  }
+
   @Test
   void killingTheSubscribersNode_whileItsDurableSessionIsOffline_losesNoAcknowledgedMessage() throws Exception {
     try (ProcessCluster c = new ProcessCluster(3, FAST_DETECTION)) {
