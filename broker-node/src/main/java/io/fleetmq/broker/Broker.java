@@ -85,7 +85,10 @@ public final class Broker {
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
             node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));
-    node.onMerge(() -> wentStale("merging"), this::mergedBack);
+    node.onMerge(() -> {
+      merging = true;
+      wentStale("merging");
+    }, this::mergedBack);
     return node.serve(router, home, this::nodeLeft, departed::forget)
         .compose(v -> deployListeners(vertx))
         .onSuccess(v -> {
@@ -394,12 +397,28 @@ public final class Broker {
    * let go (if the split went unnoticed: it lasted less than a quorum check), then the views are
    * read again.
    */
-  private void mergedBack() {
-    wentStale("merged");
-    int dropped = home.dropAll();
-    log.warn("event=node.merged members={} sessions_let_go={}", cluster.memberCount(), dropped);
-    resyncAfterSplit("merged");
+  private void mergedBack(boolean merged) {
+    wentStale(merged ? "merged" : "merge_failed");
+    merging = false;
+    if (merged) {
+      int dropped = home.dropAll();
+      log.warn("event=node.merged members={} sessions_let_go={}", cluster.memberCount(), dropped);
+      // records that still name this node (the other side did not adopt them) are adopted here again
+      home.settleOwned().onFailure(e -> log.warn("event=settle.pass_failed reason=\"{}\"", e.toString()));
+    } else {
+      log.warn("event=node.merge_failed members={}", cluster.memberCount());
+    }
+    resyncAfterSplit(merged ? "merged" : "merge_failed");
   }
+
+  /**
+   * Between Hazelcast's MERGING and MERGED (or MERGE_FAILED): this member may already count the
+   * other side's members while its own entries are still being merged, and at MERGED it lets go
+   * of every session it holds. A resync that completes meanwhile (after a quorum check saw the
+   * members) must not make the node available: a client it took then would be let go at MERGED
+   * (fault run seed 16001: a will client connected in that second lost its will).
+   */
+  private volatile boolean merging;
 
   /**
    * Invariant: a node serves clients only with views read while it was in the cluster it is in
@@ -423,7 +442,7 @@ public final class Broker {
         node.vertx().setTimer(1000, t -> resyncAfterSplit(why));
         return;
       }
-      if (staleViews.get() == stale && !minority && services.rejoining().getAndSet(false)) {
+      if (staleViews.get() == stale && !minority && !merging && services.rejoining().getAndSet(false)) {
         log.info("event=node.views_resynced after={} members={}", why, node.memberCount());
       }
     });

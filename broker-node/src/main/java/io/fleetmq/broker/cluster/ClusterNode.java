@@ -197,15 +197,18 @@ public final class ClusterNode {
 
   /**
    * Calls {@code merging} (on a Hazelcast thread, at once) when this member starts merging into
-   * another cluster after a split, and {@code merged} (on the Vert.x context) once it has: this
-   * member's side of the split is discarded then, and its in-memory views are stale.
+   * another cluster after a split, and {@code merged} (on the Vert.x context) once it has, with
+   * true (this member's side of the split is discarded, and its in-memory views are stale), or
+   * with false when the merge failed (it goes on as the cluster it was).
    */
-  public void onMerge(Runnable merging, Runnable merged) {
+  public void onMerge(Runnable merging, Consumer<Boolean> merged) {
     hz.getLifecycleService().addLifecycleListener(event -> {
-      if (event.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGING) {
-        merging.run();
-      } else if (event.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
-        vertx.runOnContext(v -> merged.run());
+      switch (event.getState()) {
+        case MERGING -> merging.run();
+        case MERGED -> vertx.runOnContext(v -> merged.accept(true));
+        case MERGE_FAILED -> vertx.runOnContext(v -> merged.accept(false));
+        default -> {
+        }
       }
     });
   }

@@ -10,6 +10,7 @@ import io.fleetmq.broker.routing.RouteTable;
 import io.fleetmq.broker.routing.TopicTrie;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -47,6 +48,8 @@ public final class HazelcastRouteTable implements RouteTable {
    * gets a new one), so the set only grows by departures.
    */
   private final Set<String> departedNodes = new HashSet<>();
+  /** The filters the mirror holds entries for (guarded by this), so a resync finds those the map no longer has. */
+  private final Set<String> mirrored = new HashSet<>();
 
   /**
    * @param announce pushes "this node routes filter (at version)" to every other node and
@@ -106,6 +109,9 @@ public final class HazelcastRouteTable implements RouteTable {
           departedNodes.add(node);
         }
         mirror.remove(filter, node);
+        if (mirror.entries(filter).isEmpty()) {
+          mirrored.remove(filter);
+        }
         if (e.getValue() > 0) {
           routedRemotely--;
         }
@@ -129,6 +135,7 @@ public final class HazelcastRouteTable implements RouteTable {
       return;
     }
     mirror.put(filter, node, present ? version : -version);
+    mirrored.add(filter);
     boolean was = known != null && known > 0;
     if (was != present) {
       routedRemotely += present ? 1 : -1;
@@ -180,8 +187,19 @@ public final class HazelcastRouteTable implements RouteTable {
    * a newer event. Blocking.
    */
   void resync() {
+    Map<String, RouteNodes> snapshot = new HashMap<>();
     for (Map.Entry<String, RouteNodes> e : map.entrySet()) {
-      apply(e.getKey(), e.getValue());
+      snapshot.put(e.getKey(), e.getValue());
+    }
+    synchronized (this) {
+      snapshot.forEach(this::apply);
+      // an entry removed meanwhile (its last node left, say): its departed nodes go from the mirror,
+      // or every publish here on the filter would be sent to a node that is not there
+      for (String filter : new ArrayList<>(mirrored)) {
+        if (!snapshot.containsKey(filter)) {
+          apply(filter, null);
+        }
+      }
     }
   }
 

@@ -96,6 +96,27 @@ class RouteVersionsTest {
     assertThat(nodesFor(table, "g/x")).containsExactly("b");
   }
 
+  /**
+   * A node merged back after a split reads the table again: it routes to what the other side
+   * added meanwhile, and no longer to a departed node whose last route the other side removed
+   * (its entry is gone from the map, so no event will ever say so).
+   */
+  @Test
+  void aResync_addsWhatTheMirrorMissed_andDropsDepartedNodesOfEntriesGoneFromTheMap() throws Exception {
+    java.util.Set<String> members = new java.util.HashSet<>(List.of("me", "z"));
+    HazelcastRouteTable table = new HazelcastRouteTable(node.cluster().vertx(), node.cluster().hazelcast(), "me",
+        (filter, version) -> Future.succeededFuture(), members::contains);
+    table.routeAnnounced("resync-gone/#", "z", 10); // heard before the split
+    node.cluster().hazelcast().<String, RouteNodes>getMap(Maps.ROUTES)
+        .set("resync-new/#", RouteNodes.EMPTY.with("y", true, 20)); // the other side's change, unheard
+    members.remove("z"); // z left while this node was away, and its entry went
+    members.add("y");
+    assertThat(nodesFor(table, "resync-new/x")).isEmpty();
+    table.resync();
+    assertThat(nodesFor(table, "resync-new/x")).containsExactly("y");
+    assertThat(nodesFor(table, "resync-gone/x")).isEmpty();
+  }
+
   private static List<String> nodesFor(HazelcastRouteTable table, String topic) {
     List<String> nodes = new ArrayList<>();
     table.remoteNodesFor(topic, nodes::add);
