@@ -85,6 +85,7 @@ public final class Broker {
     io.fleetmq.broker.metrics.BrokerMetrics.bind(node.metricsRegistry(), services, router,
         new io.fleetmq.broker.metrics.BrokerMetrics.ClusterView(node.retainedStore()::indexedTopics,
             node.routeTable()::remoteRoutes, node.transport()::received, node::memberCount, () -> clusterSafe));
+    services.views().watch(gapMillis -> paused(gapMillis));
     node.onMerge(() -> {
       merging = true;
       wentStale("merging");
@@ -159,7 +160,7 @@ public final class Broker {
   Future<HealthServer.Readiness> readiness() {
     State s = state.get();
     boolean quorate = cluster == null || cluster.memberCount() >= config.quorum();
-    boolean current = services == null || !services.rejoining().get();
+    boolean current = services == null || services.views().current();
     return Future.succeededFuture(new HealthServer.Readiness(s, partitionsSafe && quorate && current));
   }
 
@@ -384,10 +385,30 @@ public final class Broker {
    * or cut off): until its views are read again, it refuses CONNECTs and is not ready. Any thread.
    */
   private void wentStale(String why) {
-    staleViews.incrementAndGet();
-    BrokerServices s = services;
-    if (s != null && !s.rejoining().getAndSet(true)) {
+    boolean changed;
+    synchronized (staleViews) { // with the check in resyncAfterSplit: a staleness is never cleared unseen
+      staleViews.incrementAndGet();
+      BrokerServices s = services;
+      changed = s != null && s.views().markStale();
+    }
+    if (changed) {
       log.warn("event=node.views_stale reason={}", why);
+    }
+  }
+
+  /**
+   * The whole process stood still (the watch thread saw a gap of {@code gapMillis}): the others may
+   * have declared this node dead meanwhile, adopted its sessions and changed routes it did not
+   * hear of. Its views are stale at once (see ViewState); if it was expelled, it finds itself below
+   * min-cluster-size within a heartbeat or two and goes the minority way. Otherwise, after
+   * member-timeout, its views are read again and it serves again. Called on the watch thread.
+   */
+  private void paused(long gapMillis) {
+    log.warn("event=node.paused millis={}", gapMillis);
+    wentStale("paused");
+    ClusterNode node = cluster;
+    if (node != null) {
+      node.vertx().setTimer(config.memberTimeoutSeconds() * 1000L, t -> resyncAfterSplit("paused"));
     }
   }
 
@@ -442,7 +463,11 @@ public final class Broker {
         node.vertx().setTimer(1000, t -> resyncAfterSplit(why));
         return;
       }
-      if (staleViews.get() == stale && !minority && !merging && services.rejoining().getAndSet(false)) {
+      boolean cleared;
+      synchronized (staleViews) {
+        cleared = staleViews.get() == stale && !minority && !merging && services.views().markCurrent();
+      }
+      if (cleared) {
         log.info("event=node.views_resynced after={} members={}", why, node.memberCount());
       }
     });
@@ -463,6 +488,9 @@ public final class Broker {
       return management == null ? Future.succeededFuture() : management.close();
     }
     Vertx vertx = cluster.vertx();
+    if (services != null) {
+      services.views().stop();
+    }
     if (stallTimer >= 0) {
       vertx.cancelTimer(stallTimer);
     }

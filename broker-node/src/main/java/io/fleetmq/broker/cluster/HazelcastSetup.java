@@ -70,6 +70,10 @@ public final class HazelcastSetup {
     config.setProperty(ClusterProperty.PHONE_HOME_ENABLED.getName(), "false");
     config.setProperty(ClusterProperty.LOGGING_TYPE.getName(), "log4j2");
     config.setProperty(ClusterProperty.MAX_NO_HEARTBEAT_SECONDS.getName(), String.valueOf(cfg.memberTimeoutSeconds()));
+    // a heartbeat every second (5 s by default): a member stopped for longer than member-timeout
+    // less this is expelled, and the broker treats a standstill that long as stale views
+    // (protocol.ViewState#pauseBoundMillis), which must not need a pause of a few seconds only
+    config.setProperty(ClusterProperty.HEARTBEAT_INTERVAL_SECONDS.getName(), String.valueOf(HEARTBEAT_SECONDS));
     // a write whose synchronous backup did not answer fails instead of succeeding after
     // hazelcast.operation.backup.timeout.millis: the broker acknowledges only what is stored twice
     config.setProperty(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE.getName(), "true");
@@ -155,6 +159,8 @@ public final class HazelcastSetup {
   }
 
   /** Seconds before Hazelcast first looks for a split cluster to merge with, and between looks. */
+  /** Seconds between member heartbeats (protocol.ViewState#HEARTBEAT_MILLIS assumes it). */
+  public static final int HEARTBEAT_SECONDS = 1;
   static final int MERGE_DELAY_SECONDS = 5;
 
   /** Longest pause between retries of an operation that met a migrating partition (unless the configuration sets one). */

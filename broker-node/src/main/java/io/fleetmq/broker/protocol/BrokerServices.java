@@ -21,14 +21,14 @@ public record BrokerServices(
     Drops drops,
     ProtocolStats stats,
     java.util.concurrent.atomic.AtomicBoolean draining,
-    /** Set while this node's views of the cluster may be stale (split off, or merging back): CONNECT is refused. */
-    java.util.concurrent.atomic.AtomicBoolean rejoining) {
+    /** Whether this node's views of the cluster can be trusted; while not, CONNECT and PUBLISH are refused. */
+    ViewState views) {
 
   public BrokerServices(BrokerConfig config, Router router, SessionHome home, LongSupplier messageIds,
                         Drops drops) {
     this(config, router, home, messageIds, Set.copyOf(config.forbiddenFilters()), new AtomicInteger(), drops,
         new ProtocolStats(), new java.util.concurrent.atomic.AtomicBoolean(),
-        new java.util.concurrent.atomic.AtomicBoolean());
+        new ViewState(ViewState.pauseBoundMillis(config.memberTimeoutSeconds())));
   }
 
   public SessionRegistry registry() {

@@ -101,7 +101,7 @@ final class ClientConnection implements Outlet {
     } else if (services.draining().get()) {
       code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
       reason = "node is stopping: connect to another node";
-    } else if (services.rejoining().get()) {
+    } else if (!services.views().current()) {
       code = MqttConnectReturnCode.CONNECTION_REFUSED_SERVER_UNAVAILABLE;
       reason = "node is split off from the cluster or merging back: connect to another node";
     } else if (services.connections().get() >= services.config().maxConnections()) {
@@ -239,6 +239,15 @@ final class ClientConnection implements Outlet {
     }
     if (session == null) {
       closeWithError("PUBLISH before the session was ready");
+      return;
+    }
+    if (qos != QoS.AT_MOST_ONCE && !services.views().current()) {
+      // routed by a stale mirror, it could be acknowledged without reaching sessions the other
+      // nodes moved meanwhile: not acknowledged; the client sends it again after it reconnects,
+      // to a node that can route it (this one refuses CONNECTs until its views are read again)
+      log.warn("client={} remote={} event=publish.refused reason=\"this node's views of the cluster may be stale"
+          + " (split off, merging back, or the process stood still)\" action=close", clientId, endpoint.remoteAddress());
+      endpoint.close();
       return;
     }
     long id = qos == QoS.AT_MOST_ONCE ? 0 : services.messageIds().getAsLong();

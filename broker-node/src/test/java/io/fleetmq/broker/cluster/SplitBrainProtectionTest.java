@@ -40,6 +40,13 @@ class SplitBrainProtectionTest {
       assertThat(hz.getMapConfig(map).getMergePolicyConfig().getPolicy()).as(map)
           .isEqualTo(com.hazelcast.spi.merge.DiscardMergePolicy.class.getName());
     }
+    // a heartbeat a second, as the broker's stale-view bound assumes: a node stopped for more than
+    // half of member-timeout treats its views as stale (it may have been expelled)
+    assertThat(hz.getProperty(com.hazelcast.spi.properties.ClusterProperty.HEARTBEAT_INTERVAL_SECONDS.getName()))
+        .isEqualTo(String.valueOf(io.fleetmq.broker.protocol.ViewState.HEARTBEAT_MILLIS / 1000));
+    assertThat(io.fleetmq.broker.protocol.ViewState.pauseBoundMillis(15)).isEqualTo(7500);
+    assertThat(io.fleetmq.broker.protocol.ViewState.pauseBoundMillis(5)).isEqualTo(2500);
+    assertThat(io.fleetmq.broker.protocol.ViewState.pauseBoundMillis(3)).isEqualTo(1500);
   }
 
   @Test

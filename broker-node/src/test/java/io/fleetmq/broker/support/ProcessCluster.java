@@ -173,6 +173,19 @@ public final class ProcessCluster implements AutoCloseable {
       haproxy.destroy();
       haproxy.waitFor(10, TimeUnit.SECONDS);
     }
+    // every node's output kept, so a failure can be read afterwards (target/process-cluster/<when>)
+    try {
+      java.nio.file.Path dir = java.nio.file.Path.of("target", "process-cluster",
+          java.time.LocalDateTime.now().toString().replace(':', '-'));
+      java.nio.file.Files.createDirectories(dir);
+      for (int i = 0; i < nodes.length; i++) {
+        if (nodes[i] != null) {
+          java.nio.file.Files.write(dir.resolve("node" + i + ".log"), new java.util.ArrayList<>(nodes[i].output));
+        }
+      }
+    } catch (java.io.IOException e) {
+      System.out.println("could not keep the nodes' output: " + e);
+    }
     for (BrokerProcess n : nodes) {
       if (n != null && n.process.isAlive()) {
         if (n.paused()) {
