@@ -408,7 +408,11 @@ public final class Broker {
     wentStale("paused");
     ClusterNode node = cluster;
     if (node != null) {
-      node.vertx().setTimer(config.memberTimeoutSeconds() * 1000L, t -> resyncAfterSplit("paused"));
+      // alone (a single-node install, or already on its own side): nobody can have changed
+      // anything behind its back, so its views are read again at once (below quorum it stays
+      // out anyway)
+      long wait = node.memberCount() <= 1 ? 1 : config.memberTimeoutSeconds() * 1000L;
+      node.vertx().setTimer(wait, t -> resyncAfterSplit("paused"));
     }
   }
 

@@ -357,6 +357,33 @@ class ClusterFailoverIT {
     }
   }
 
+  /**
+   * A single node that stood still (a long GC pause, a suspended VM) has nobody to be expelled by:
+   * it notices the standstill and serves again at once, not after member-timeout.
+   */
+  @Test
+  void aSingleNodeThatStoodStill_servesAgainAtOnce() throws Exception {
+    try (ProcessCluster c = new ProcessCluster(1, "--member-timeout", "10")) { // standstill bound 5 s
+      c.nodes[0].pause();
+      Thread.sleep(6000);
+      c.nodes[0].resume();
+      long resumed = System.nanoTime();
+      while (c.httpStatus(0, "/health/ready") != 200 && System.nanoTime() - resumed < Duration.ofSeconds(30).toNanos()) {
+        Thread.sleep(50);
+      }
+      long readyMs = (System.nanoTime() - resumed) / 1_000_000;
+      System.out.printf("single node stood still: ready %d ms after it continued%n", readyMs);
+      assertThat(c.nodes[0].output).anyMatch(l -> l.contains("event=node.paused"));
+      assertThat(readyMs).as("ready again well before member-timeout (10 s)").isLessThan(5000);
+      try (Paho.Client sub = Paho.connect(c.mqttPort(0), "ss-sub", true);
+           Paho.Client pub = Paho.connect(c.mqttPort(0), "ss-pub", true)) {
+        sub.mqtt.subscribe("ss/t", 1);
+        pub.publish("ss/t", "after", 1, false);
+        assertThat(sub.next().payload()).isEqualTo("after");
+      }
+    }
+  }
+
   /** A clean client, connecting again while the node refuses (partitions still moving after a merge). */
   private static Paho.Client connectRetrying(int port, String id) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
