@@ -161,11 +161,7 @@ class ClusterFailoverIT {
       try (Paho.Client sub = Paho.connect(c.mqttPort(0), "b-sub", false)) {
         sub.mqtt.subscribe("b/t", 1);
       }
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (c.httpStatus(0, "/health/cluster-safe") != 200) { // every backup in place
-        assertThat(System.nanoTime()).as("cluster safe within 60 s").isLessThan(deadline);
-        Thread.sleep(200);
-      }
+      awaitClusterSafe(c); // every backup in place
       try (RawMqttClient pub = new RawMqttClient(c.mqttPort(0))) {
         assertThat(pub.connect("b-pub", true) & 0xff).isZero();
         pub.publish("b/t", "before", 1, false, 1, false);
@@ -257,11 +253,7 @@ class ClusterFailoverIT {
       try (Paho.Client sub = Paho.connect(c.mqttPort(0), "mb-sub", false)) {
         sub.mqtt.subscribe("mb/+", 1);
       }
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (c.httpStatus(0, "/health/cluster-safe") != 200) {
-        assertThat(System.nanoTime()).as("cluster safe within 60 s").isLessThan(deadline);
-        Thread.sleep(200);
-      }
+      awaitClusterSafe(c); // every backup in place
       c.nodes[0].pause(); // SIGSTOP, past member-timeout: nodes 1 and 2 adopt mb-sub
       Thread.sleep(10_000);
       c.nodes[0].resume();
@@ -316,11 +308,7 @@ class ClusterFailoverIT {
   void aPublishHandledRightAfterAStopPastMemberTimeout_isAcknowledgedOnlyIfItReachesTheSubscriber() throws Exception {
     try (ProcessCluster c = new ProcessCluster(3, "--member-timeout", "5", "--cluster-timeout", "2",
         "--drain-period", "2")) {
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (c.httpStatus(0, "/health/cluster-safe") != 200) {
-        assertThat(System.nanoTime()).as("cluster safe within 60 s").isLessThan(deadline);
-        Thread.sleep(200);
-      }
+      awaitClusterSafe(c); // every backup in place
       try (RawMqttClient pub = new RawMqttClient(c.mqttPort(0))) { // keep-alive 60 s
         assertThat(pub.connect("pd-pub", true) & 0xff).isZero();
         pub.timeout(Duration.ofSeconds(10));
@@ -381,6 +369,15 @@ class ClusterFailoverIT {
         pub.publish("ss/t", "after", 1, false);
         assertThat(sub.next().payload()).isEqualTo("after");
       }
+    }
+  }
+
+  /** Waits (60 s at most) until /health/cluster-safe: every partition's backups are in place. */
+  private static void awaitClusterSafe(ProcessCluster c) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (c.httpStatus(0, "/health/cluster-safe") != 200) {
+      assertThat(System.nanoTime()).as("cluster safe within 60 s").isLessThan(deadline);
+      Thread.sleep(200);
     }
   }
 
