@@ -49,11 +49,39 @@ public final class ClusterNode {
   }
 
   /**
-   * True when no partition migration runs or waits and every backup is in sync, so any one member
-   * may go. Blocking (it asks every member): call it from a worker thread.
+   * True when no partition migration runs or waits, every partition has a replica on as many
+   * members as there are (up to Hazelcast's 7), and every backup is in sync, so any one member may
+   * go. Hazelcast's own check only covers the replicas already assigned: right after a member
+   * joins, before the master has planned the migrations that give it its replicas, it says safe
+   * while that member holds nothing (ClusterFailoverIT, backup-count 2 on three nodes: a write was
+   * confirmed without the third node). Blocking (it asks every member): call it from a worker thread.
    */
   public boolean clusterSafe() {
-    return hz.getLifecycleService().isRunning() && hz.getPartitionService().isClusterSafe();
+    return hz.getLifecycleService().isRunning() && replicasAssigned() && hz.getPartitionService().isClusterSafe();
+  }
+
+  /** Whether the partition table gives every partition a replica on min(members, 7) members. */
+  boolean replicasAssigned() {
+    if (!(hz instanceof com.hazelcast.instance.impl.HazelcastInstanceProxy proxy)) {
+      return true; // not a member in this JVM: Hazelcast's own check only
+    }
+    var partitions = proxy.getOriginal().node.getPartitionService();
+    int wanted = Math.min(hz.getCluster().getMembers().size(),
+        com.hazelcast.internal.partition.InternalPartition.MAX_REPLICA_COUNT);
+    for (int i = 0; i < partitions.getPartitionCount(); i++) {
+      var p = partitions.getPartition(i);
+      java.util.Set<com.hazelcast.internal.partition.PartitionReplica> on = new java.util.HashSet<>();
+      for (int r = 0; r < wanted; r++) {
+        var replica = p.getReplica(r);
+        if (replica != null) {
+          on.add(replica);
+        }
+      }
+      if (on.size() < wanted) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** True when this node is the oldest member (the one that publishes cluster-wide $SYS values). */

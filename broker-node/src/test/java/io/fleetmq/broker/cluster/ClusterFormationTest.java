@@ -72,6 +72,32 @@ class ClusterFormationTest {
     }
   }
 
+  /**
+   * Cluster-safe (what /health/cluster-safe, readiness and a rolling restart wait for) means every
+   * member holds its replicas: once it says so on three nodes, every partition has a replica on
+   * each of the three.
+   */
+  @Test
+  void clusterSafe_meansEveryPartitionHasAReplicaOnEveryMember() throws Exception {
+    try (TestCluster c = new TestCluster(3)) {
+      ClusterNode node = c.node(2).cluster();
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      boolean safe = false;
+      while (!safe && System.nanoTime() < deadline) {
+        safe = node.clusterSafe();
+        if (!safe) {
+          Thread.sleep(100);
+        }
+      }
+      assertThat(safe).as("cluster-safe within 60 s").isTrue();
+      var partitions = ((HazelcastInstanceProxy) node.hazelcast()).getOriginal().node.getPartitionService();
+      for (int i = 0; i < partitions.getPartitionCount(); i++) {
+        InternalPartition p = partitions.getPartition(i);
+        assertThat(java.util.Set.of(p.getReplica(0), p.getReplica(1), p.getReplica(2))).as("partition %d", i).hasSize(3);
+      }
+    }
+  }
+
   private static boolean accepts(int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
