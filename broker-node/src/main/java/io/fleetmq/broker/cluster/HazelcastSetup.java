@@ -128,17 +128,6 @@ public final class HazelcastSetup {
     // where writes need no backup and would succeed: every broker map refuses them instead, so
     // nothing is acknowledged there
     int quorum = cfg.quorum();
-    if (quorum > 1 && config.getProperty(ClusterProperty.INITIAL_MIN_CLUSTER_SIZE.getName()) == null) {
-      // Invariant: every partition has a backup replica from the first write on. A member that
-      // started alone would be given every partition without a backup; once a second member
-      // joined, writes passed split-brain protection while those backups were still being copied
-      // to it, so a kill -9 of the first member in the seconds after the cluster formed lost what
-      // it had acknowledged (ClusterFailoverIT, kill of the subscriber's node right after start:
-      // "partitionId=27 is completely lost", 244 of 271 partitions, 100 messages). Hazelcast does
-      // not assign partitions until this many members are there, then assigns them with backups
-      // at once; the node does not listen for MQTT until then.
-      config.setProperty(ClusterProperty.INITIAL_MIN_CLUSTER_SIZE.getName(), String.valueOf(quorum));
-    }
     if (quorum > 1) {
       // writes only: every acknowledgement rests on a write (a claim, a queue write), and a node
       // starting first, alone, must still read what it needs to start

@@ -17,40 +17,37 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Invariant: from the first write a cluster takes, every partition has a backup replica on
- * another member. A node that started alone used to be given every partition without a backup;
- * writes passed split-brain protection as soon as a second member joined, while the backups were
- * still being copied to it, and a kill -9 of the first node seconds after the cluster formed lost
- * what it had acknowledged (ClusterFailoverIT: 244 of 271 partitions "completely lost").
+ * Invariant: a node of a cluster with {@code min-cluster-size} above 1 is ready (so given clients
+ * by the load balancer) only once every partition has a backup replica on another member. A
+ * first node alone holds every partition without a backup; it used to become ready as soon as a
+ * second member joined, while the backups were still being copied, and a kill -9 of it seconds
+ * after the cluster formed lost what it had acknowledged (ClusterFailoverIT: 244 of 271 partitions
+ * "completely lost"). Hazelcast's {@code initial.min.cluster.size} would avoid the copy, but it
+ * slowed the first half minute of every fault run (acknowledgements at 150-450 msg/s of 500
+ * offered, against full rate within 7 s without it), for reasons not found.
  */
 class ClusterFormationTest {
 
   @Test
-  void aNodeOfAThreeNodeCluster_waitsForTheQuorum_thenEveryPartitionHasABackupFromTheStart() throws Exception {
+  void theFirstNodeOfAThreeNodeCluster_isReadyOnlyOnceEveryPartitionHasABackup() throws Exception {
     int portA = TestCluster.freePort();
     int portB = TestCluster.freePort();
     String members = "127.0.0.1:" + portA + ",127.0.0.1:" + portB + ",127.0.0.1:" + TestCluster.freePort();
-    var configA = TestBroker.config("cluster-port", String.valueOf(portA), "cluster-members", members);
-    List<Broker> started = new ArrayList<>();
-    Future<Broker> a = Broker.start(configA);
+    Broker a = TestBroker.start("cluster-port", String.valueOf(portA), "cluster-members", members);
+    Broker b = null;
     try {
-      Thread.sleep(4000);
-      assertThat(a.isComplete()).as("a node alone (min-cluster-size 2) has not completed its start").isFalse();
-      assertThat(accepts(configA.mqttPort())).as("and takes no MQTT connection").isFalse();
-
-      Future<Broker> b = Broker.start(TestBroker.config("cluster-port", String.valueOf(portB), "cluster-members", members));
-      started.add(TestBroker.await(a));
-      started.add(TestBroker.await(b));
-      assertThat(accepts(configA.mqttPort())).isTrue();
-
-      // at once, with no wait for a migration: the partition table on the master (the one that
-      // assigned the partitions) gives every partition a primary and a backup on two members
-      HazelcastInstance master = started.stream().map(n -> n.cluster().hazelcast())
-          .filter(hz -> hz.getCluster().getMembers().iterator().next().localMember()).findFirst().orElseThrow();
-      var partitions = ((HazelcastInstanceProxy) master).getOriginal().node.getPartitionService();
-      int count = partitions.getPartitionCount();
+      Thread.sleep(1000);
+      assertThat(ready(a)).as("a node alone (min-cluster-size 2)").isEqualTo(503);
+      Future<Broker> startingB = Broker.start(TestBroker.config("cluster-port", String.valueOf(portB),
+          "cluster-members", members));
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      while (ready(a) != 200 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      // the first moment it is ready: every partition already has a replica on both members
+      var partitions = ((HazelcastInstanceProxy) a.cluster().hazelcast()).getOriginal().node.getPartitionService();
       List<Integer> withoutBackup = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
+      for (int i = 0; i < partitions.getPartitionCount(); i++) {
         InternalPartition p = partitions.getPartition(i);
         PartitionReplica primary = p.getReplica(0);
         PartitionReplica backup = p.getReplica(1);
@@ -58,17 +55,26 @@ class ClusterFormationTest {
           withoutBackup.add(i);
         }
       }
-      assertThat(withoutBackup).as("partitions without a backup replica when the nodes started serving").isEmpty();
+      b = TestBroker.await(startingB);
+      assertThat(ready(a)).isEqualTo(200);
+      assertThat(withoutBackup).as("partitions without a backup when the first node became ready").isEmpty();
     } finally {
-      if (!a.isComplete()) {
-        // a single member never completes its start: it is stopped through a second one below
-        started.add(TestBroker.await(Broker.start(TestBroker.config("cluster-port", String.valueOf(portB),
-            "cluster-members", members))));
-        started.add(TestBroker.await(a));
-      }
-      for (int i = started.size() - 1; i >= 0; i--) {
-        TestBroker.stop(started.get(i));
-      }
+      TestBroker.stop(b);
+      TestBroker.stop(a);
+    }
+  }
+
+  private static int ready(Broker b) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", b.httpPort()), 1000);
+      s.setSoTimeout(2000);
+      s.getOutputStream().write("GET /health/ready HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+          java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+      return status == null ? -1 : Integer.parseInt(status.split(" ")[1]);
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1;
     }
   }
 
@@ -95,15 +101,6 @@ class ClusterFormationTest {
         InternalPartition p = partitions.getPartition(i);
         assertThat(java.util.Set.of(p.getReplica(0), p.getReplica(1), p.getReplica(2))).as("partition %d", i).hasSize(3);
       }
-    }
-  }
-
-  private static boolean accepts(int port) {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-      return true;
-    } catch (java.io.IOException e) {
-      return false;
     }
   }
 }

@@ -46,6 +46,11 @@ public final class ProcessCluster implements AutoCloseable {
         for (BrokerProcess n : nodes) {
           n.awaitReady();
         }
+        // and ready as a load balancer sees it: with min-cluster-size above 1, not before every
+        // partition has its backup (a node's ready line comes before)
+        for (int i = 0; i < size; i++) {
+          awaitHttpReady(i, 60);
+        }
         return;
       } catch (Exception | Error e) {
         close(); // no JVM left behind when one node does not come up
