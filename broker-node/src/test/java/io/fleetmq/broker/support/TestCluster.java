@@ -15,25 +15,10 @@ public final class TestCluster implements AutoCloseable {
       ports.add(freePort());
     }
     String members = String.join(",", ports.stream().map(p -> "127.0.0.1:" + p).toList());
-    // all at once, as a StatefulSet with podManagementPolicy Parallel does: with min-cluster-size
-    // above 1 a node completes its start only once that many members are there
-    List<io.vertx.core.Future<Broker>> starting = new ArrayList<>();
     for (int port : ports) {
       List<String> kv = new ArrayList<>(List.of("cluster-port", String.valueOf(port), "cluster-members", members));
       kv.addAll(List.of(options));
-      starting.add(Broker.start(TestBroker.config(kv.toArray(String[]::new))));
-    }
-    AssertionError failed = null;
-    for (io.vertx.core.Future<Broker> f : starting) {
-      try {
-        nodes.add(TestBroker.await(f));
-      } catch (AssertionError e) {
-        failed = failed == null ? e : failed;
-      }
-    }
-    if (failed != null) {
-      close();
-      throw failed;
+      nodes.add(TestBroker.start(kv.toArray(String[]::new)));
     }
   }
 
