@@ -121,13 +121,14 @@ public final class Broker {
     if (!probing.compareAndSet(false, true)) {
       return Future.succeededFuture(clusterSafe); // a check is running (a slow member): the last answer
     }
-    return management.executeBlocking(node::clusterSafe).onComplete(ar -> probing.set(false));
+    return node.clusterSafe().onComplete(ar -> probing.set(false));
   }
 
   /**
    * On the management Vert.x, every 250 ms until this node's partitions have arrived, then every
-   * 5 s: the cluster-safety checks (blocking Hazelcast calls, on its worker) whose results
-   * readiness and the gauge report, so a probe is answered at once.
+   * 5 s: the cluster-safety checks (each member checks its own partitions on a worker thread,
+   * see ClusterNode#clusterSafe) whose results readiness and the gauge report, so a probe is
+   * answered at once.
    */
   private void checkSafety() {
     long tick = safetyTicks++;
@@ -136,8 +137,7 @@ public final class Broker {
     }
     safetyCheckRunning = true;
     ClusterNode node = cluster;
-    management.executeBlocking(() -> {
-      boolean safe = node.clusterSafe();
+    node.clusterSafe().compose(safe -> management.executeBlocking(() -> {
       // with min-cluster-size above 1, not before that many members are there and every partition
       // has its replicas on them (clusterSafe): a first node alone holds every partition without a
       // backup, and was ready (so given clients) while the backups were still being copied to the
@@ -148,7 +148,7 @@ public final class Broker {
         log.info("event=broker.partitions_safe node={} members={}", node.nodeId(), node.memberCount());
       }
       return safe;
-    }).onComplete(ar -> {
+    })).onComplete(ar -> {
       safetyCheckRunning = false;
       clusterSafe = ar.succeeded() && ar.result();
     });

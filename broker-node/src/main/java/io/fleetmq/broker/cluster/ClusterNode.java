@@ -54,10 +54,54 @@ public final class ClusterNode {
    * go. Hazelcast's own check only covers the replicas already assigned: right after a member
    * joins, before the master has planned the migrations that give it its replicas, it says safe
    * while that member holds nothing (ClusterFailoverIT, backup-count 2 on three nodes: a write was
-   * confirmed without the third node). Blocking (it asks every member): call it from a worker thread.
+   * confirmed without the third node).
+   *
+   * <p>Each member checks its own partitions, on its own worker thread, asked over the event bus.
+   * Not Hazelcast's {@code isClusterSafe()}: that runs the same check as an operation on every
+   * member's generic operation threads (two on two cores), where it waits up to 10 s for the
+   * replica versions of partitions whose backup is on a member that does not answer (stopped,
+   * dead, busy); the members' heartbeats run on those threads too. Asked every few seconds by
+   * each node (readiness, the gauge, /health/cluster-safe probes), it held back the heartbeats
+   * between the two live members while the third was stopped, for longer than member-timeout:
+   * they declared each other dead, split into two single-member clusters and merged back (the
+   * hung-then-kill fault run of seed 21002: QoS 2 messages delivered twice, wills missed).
    */
-  public boolean clusterSafe() {
-    return hz.getLifecycleService().isRunning() && replicasAssigned() && hz.getPartitionService().isClusterSafe();
+  public Future<Boolean> clusterSafe() {
+    return vertx.<Boolean>executeBlocking(() -> hz.getLifecycleService().isRunning() && replicasAssigned()
+            && manager.getNodes().size() == hz.getCluster().getMembers().size(), false)
+        .compose(assigned -> {
+          if (!assigned) {
+            return Future.succeededFuture(false);
+          }
+          java.util.List<Future<Boolean>> each = new java.util.ArrayList<>();
+          for (String node : manager.getNodes()) {
+            each.add(node.equals(nodeId) ? localMemberSafe() : transport.askSafe(node));
+          }
+          return Future.all(each).map(all -> each.stream().allMatch(f -> Boolean.TRUE.equals(f.result())));
+        })
+        .otherwise(false);
+  }
+
+  /** The check running now, shared by those who ask meanwhile; null when none runs. */
+  private Future<Boolean> localCheck;
+
+  /**
+   * Whether this member's own partitions are safe: their backups in sync, no migration (it asks
+   * the master). On a worker thread, where it may wait up to 10 s; one check at a time.
+   */
+  synchronized Future<Boolean> localMemberSafe() {
+    if (localCheck != null) {
+      return localCheck;
+    }
+    Future<Boolean> check = vertx.<Boolean>executeBlocking(() -> hz.getLifecycleService().isRunning()
+        && hz.getPartitionService().isLocalMemberSafe(), false).otherwise(false);
+    localCheck = check;
+    check.onComplete(ar -> {
+      synchronized (this) {
+        localCheck = null;
+      }
+    });
+    return check;
   }
 
   /** Whether the partition table gives every partition a replica on min(members, 7) members. */
@@ -188,7 +232,7 @@ public final class ClusterNode {
       }
     });
     return transport.start(router::deliverLocal, router::deliverOnceLocal, routes::routeAnnounced,
-        retained::topicAnnounced, home);
+        retained::topicAnnounced, home, this::localMemberSafe);
   }
 
   /**

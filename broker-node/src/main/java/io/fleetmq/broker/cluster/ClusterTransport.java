@@ -25,7 +25,8 @@ import java.util.function.Function;
  * message of the batch; the event bus itself is at-most-once) and
  * {@code broker.v1.node.<id>.route} carries route and new-retained-topic announcements;
  * {@code broker.v1.node.<id>.deliver-once} carries a will to the sessions that have not taken it
- * yet, and answers which took it.
+ * yet, and answers which took it; {@code broker.v1.node.<id>.safe} answers whether that node's
+ * partitions are safe (for /health/cluster-safe).
  */
 public final class ClusterTransport implements SessionOwners {
 
@@ -93,6 +94,23 @@ public final class ClusterTransport implements SessionOwners {
     return "broker.v1.node." + node + ".session.adopt";
   }
 
+  static String safeAddress(String node) {
+    return "broker.v1.node." + node + ".safe";
+  }
+
+  /** How long a member's own safety check may take: Hazelcast waits up to 10 s for replica versions. */
+  private static final long SAFE_TIMEOUT_MILLIS = 15_000;
+
+  /**
+   * Whether another node says its own partitions are safe (its backups in sync, no migration);
+   * false when it does not answer in time or has no handler (leaving, or not serving yet).
+   */
+  public Future<Boolean> askSafe(String node) {
+    return vertx.eventBus().<Boolean>request(safeAddress(node), null, new DeliveryOptions().setSendTimeout(SAFE_TIMEOUT_MILLIS))
+        .map(reply -> Boolean.TRUE.equals(reply.body()))
+        .otherwise(false);
+  }
+
   static void registerCodecs(EventBus eventBus) {
     eventBus.registerDefaultCodec(Message.class, new MessageCodec());
     eventBus.registerDefaultCodec(MessageBatch.class, new MessageBatch.Codec());
@@ -111,8 +129,13 @@ public final class ClusterTransport implements SessionOwners {
 
   Future<Void> start(Function<Message, Future<Void>> deliverLocal, OnceLocal deliverOnceLocal,
                      RouteAnnounced routeAnnounced, java.util.function.Consumer<String> retainedAnnounced,
-                     SessionHome home) {
+                     SessionHome home, java.util.function.Supplier<Future<Boolean>> localSafe) {
     EventBus eb = vertx.eventBus();
+    // answered from this node's worker: Hazelcast's own cluster-wide check runs the same check on
+    // every member's generic operation threads, where it waits up to 10 s for replica versions and
+    // holds back the heartbeats that run there too (see ClusterNode#clusterSafe)
+    Future<MessageConsumer<Object>> safe = consume(eb, safeAddress(localNode), msg ->
+        localSafe.get().onComplete(ar -> msg.reply(ar.succeeded() && ar.result())));
     Future<MessageConsumer<JsonObject>> once = consume(eb, deliverOnceAddress(localNode), msg -> {
       JsonObject b = msg.body();
       Message m = new Message(b.getLong("id"), b.getString("topic"), b.getBinary("payload"),
@@ -172,7 +195,7 @@ public final class ClusterTransport implements SessionOwners {
     Future<MessageConsumer<JsonObject>> adopt = consume(eb, adoptAddress(localNode), msg ->
         replyWhenDone(msg, home.adopt(msg.body().getString("clientId"), msg.body().getString("from"))));
     deliver.onSuccess(deliveries::add);
-    return Future.all(List.of(deliver, route, release, adopt, once)).mapEmpty();
+    return Future.all(List.of(deliver, route, release, adopt, once, safe)).mapEmpty();
   }
 
   /**

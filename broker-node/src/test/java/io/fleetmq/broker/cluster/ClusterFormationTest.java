@@ -90,7 +90,7 @@ class ClusterFormationTest {
       long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
       boolean safe = false;
       while (!safe && System.nanoTime() < deadline) {
-        safe = node.clusterSafe();
+        safe = node.clusterSafe().toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
         if (!safe) {
           Thread.sleep(100);
         }
