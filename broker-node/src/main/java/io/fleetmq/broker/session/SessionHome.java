@@ -284,7 +284,9 @@ public final class SessionHome {
    * acknowledged to nobody. Such a record is adopted here, at its epoch (so a claim made since is
    * never fenced): a durable session waits offline with its subscriptions routed and its queue
    * loaded; a clean one ends. The will it holds came from a connection this node refused, which
-   * never began: it is dropped.
+   * never began: it is dropped; unless this node let that very claim's live connection go below
+   * quorum ({@link #dropAll}): the server closed it without a DISCONNECT, so its will is due
+   * [MQTT-3.1.2-8] and is published here, once (the adoption takes it from the record).
    */
   public Future<Void> settle(String clientId, int attempt) {
     return inTurn(clientId, () -> settleNow(clientId, attempt));
@@ -304,8 +306,15 @@ public final class SessionHome {
         if (claim == null || connecting.containsKey(clientId)) {
           return Future.succeededFuture(); // a newer claim meanwhile: it holds the session
         }
-        log.warn("client={} event=session.orphan_adopted epoch={} durable={} will_dropped={}", clientId,
-            claim.epoch(), r.durable(), r.will() != null);
+        SessionRecord prev = claim.previous();
+        Long letGo = letGoConnected.remove(clientId);
+        boolean willDue = letGo != null && prev != null && letGo == prev.epoch() && prev.connected()
+            && prev.will() != null;
+        log.warn("client={} event=session.orphan_adopted epoch={} durable={} will_dropped={} will_published={}",
+            clientId, claim.epoch(), r.durable(), r.will() != null && !willDue, willDue);
+        if (willDue) {
+          publishTakenWill(clientId, prev.will());
+        }
         if (!r.durable()) {
           Future<Void> gone = local == null ? Future.succeededFuture() : discard(local);
           return gone.compose(v -> store.release(clientId, claim.epoch())).mapEmpty();
@@ -359,14 +368,29 @@ public final class SessionHome {
   public Future<Void> settleOwned() {
     return store.ownedBy(nodeId).compose(records -> {
       List<Future<Void>> settled = new ArrayList<>();
+      java.util.Set<String> named = new java.util.HashSet<>();
       for (SessionRecord r : records) {
+        named.add(r.clientId());
         if (!heldAt(registry.get(r.clientId()), r.epoch())) {
           settled.add(settle(r.clientId(), SETTLE_ATTEMPTS - 1));
         }
       }
+      // a session let go whose record names another node now (adopted or claimed there) owes
+      // nothing here: what it held went with the record
+      letGoConnected.keySet().removeIf(c -> !named.contains(c));
       return Future.join(settled).mapEmpty();
     });
   }
+
+  /**
+   * Sessions {@link #dropAll} let go while their client was connected: client id to the epoch of
+   * that claim. Their connections were closed by this node without a DISCONNECT, so the will their
+   * records hold is due; whoever takes the record publishes it (a claim or an adoption elsewhere
+   * always does; {@link #settle} here only for these). At most one entry per session held then;
+   * an entry goes at its settle, or at the first {@link #settleOwned} pass whose records no longer
+   * name this node for it.
+   */
+  private final Map<String, Long> letGoConnected = new ConcurrentHashMap<>();
 
   private Future<Connected> setUp(String clientId, boolean durable, Future<SessionStore.Claim> claimed) {
     return claimed.compose(claim -> {
@@ -582,6 +606,9 @@ public final class SessionHome {
   public int dropAll() {
     int n = 0;
     for (Session local : registry.all()) {
+      if (local.outlet() != null) {
+        letGoConnected.put(local.clientId(), local.epoch());
+      }
       letGo(local);
       if (local.durable()) {
         // its records still name this node, and other nodes may still reach this one: deliveries

@@ -284,6 +284,33 @@ class SettleTest {
     assertThat(storeA.loadQueue("c").result()).extracting(q -> q.message().topic()).containsExactly("t/3");
   }
 
+  /**
+   * A node that fell below quorum closed its clients' connections without a DISCONNECT, so their
+   * wills are due [MQTT-3.1.2-8]. Merged back with the records still naming it, it settles them:
+   * the will of a connection it let go is published, once; that of a claim it never answered is
+   * still dropped (hung-then-kill fault runs 21005 and 21009: the two live members split while the
+   * third was stopped, and both will clients' wills were never published).
+   */
+  @Test
+  void aNodeBelowQuorum_publishesTheWillsOfTheConnectionsItClosed_onceItSettlesThem() {
+    SessionHome.Connected lost = home.connect("c", false, msg("will/c")).result();
+    lost.session().attach(new SessionTest.RecordingOutlet(new ArrayList<>()));
+    home.connect("offline", false, msg("will/offline")).result(); // set up, never attached
+    assertThat(home.dropAll()).isEqualTo(2);
+
+    // quorate again: a durable watcher of the wills connects, then the pass settles the records
+    SessionHome.Connected watcher = home.connect("w", true, null).result();
+    assertThat(router.subscribe(watcher.session(), "will/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+    assertThat(home.settleOwned().succeeded()).isTrue();
+    assertThat(storeA.loadQueue("w").result()).extracting(q -> q.message().topic())
+        .as("the will of the connection let go, and not that of one that never had a client")
+        .containsExactly("will/c");
+    assertThat(storeA.record("c").result().ended()).isTrue();
+
+    assertThat(home.settleOwned().succeeded()).isTrue();
+    assertThat(storeA.loadQueue("w").result()).as("published once").hasSize(1);
+  }
+
   @Test
   void aDurableRecordNamingThisNode_withNoSessionHere_isAdopted_routed_andTakesMessages() {
     long orphaned = orphanOnA(true);
