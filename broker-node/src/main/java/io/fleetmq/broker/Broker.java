@@ -42,7 +42,7 @@ public final class Broker {
   private volatile boolean clusterSafe;
   private long safetyTimer = -1;
   private long safetyTicks;
-  private boolean safetyCheckRunning;
+  private volatile boolean safetyCheckRunning;
   /** A {@code /health/cluster-safe} check is running; probes meanwhile get the last answer. */
   private final java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean();
   private String listenerDeployment;
@@ -121,7 +121,10 @@ public final class Broker {
     if (!probing.compareAndSet(false, true)) {
       return Future.succeededFuture(clusterSafe); // a check is running (a slow member): the last answer
     }
-    return node.clusterSafe().onComplete(ar -> probing.set(false));
+    // answered on the caller's (management) context, whatever thread the check completed on
+    io.vertx.core.Context here = management.getOrCreateContext();
+    Future<Boolean> check = Future.<Void>succeededFuture().compose(v -> node.clusterSafe());
+    return Future.fromCompletionStage(check.toCompletionStage(), here).onComplete(ar -> probing.set(false));
   }
 
   /**
@@ -137,7 +140,8 @@ public final class Broker {
     }
     safetyCheckRunning = true;
     ClusterNode node = cluster;
-    node.clusterSafe().compose(safe -> management.executeBlocking(() -> {
+    io.vertx.core.Context here = management.getOrCreateContext();
+    Future<Boolean> check = Future.<Void>succeededFuture().compose(v -> node.clusterSafe()).compose(safe -> management.executeBlocking(() -> {
       // with min-cluster-size above 1, not before that many members are there and every partition
       // has its replicas on them (clusterSafe): a first node alone holds every partition without a
       // backup, and was ready (so given clients) while the backups were still being copied to the
@@ -148,7 +152,8 @@ public final class Broker {
         log.info("event=broker.partitions_safe node={} members={}", node.nodeId(), node.memberCount());
       }
       return safe;
-    })).onComplete(ar -> {
+    }));
+    Future.fromCompletionStage(check.toCompletionStage(), here).onComplete(ar -> {
       safetyCheckRunning = false;
       clusterSafe = ar.succeeded() && ar.result();
     });

@@ -75,7 +75,11 @@ public final class ClusterNode {
           }
           java.util.List<Future<Boolean>> each = new java.util.ArrayList<>();
           for (String node : manager.getNodes()) {
-            each.add(node.equals(nodeId) ? localMemberSafe() : transport.askSafe(node));
+            // the local check may wait longer (on the master, when the master is the member that
+            // hangs, until it is expelled): bounded like the others' answers
+            each.add(node.equals(nodeId)
+                ? localMemberSafe().timeout(ClusterTransport.SAFE_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS).otherwise(false)
+                : transport.askSafe(node));
           }
           return Future.all(each).map(all -> each.stream().allMatch(f -> Boolean.TRUE.equals(f.result())));
         })
@@ -87,7 +91,8 @@ public final class ClusterNode {
 
   /**
    * Whether this member's own partitions are safe: their backups in sync, no migration (it asks
-   * the master). On a worker thread, where it may wait up to 10 s; one check at a time.
+   * the master). On a worker thread, where it may wait up to 10 s for replica versions, and for
+   * the master's answer until the master answers or is expelled; one check at a time.
    */
   synchronized Future<Boolean> localMemberSafe() {
     if (localCheck != null) {

@@ -26,7 +26,7 @@ import java.util.function.Function;
  * {@code broker.v1.node.<id>.route} carries route and new-retained-topic announcements;
  * {@code broker.v1.node.<id>.deliver-once} carries a will to the sessions that have not taken it
  * yet, and answers which took it; {@code broker.v1.node.<id>.safe} answers whether that node's
- * partitions are safe (for /health/cluster-safe).
+ * partitions are safe (for readiness, the cluster-safe gauge and /health/cluster-safe).
  */
 public final class ClusterTransport implements SessionOwners {
 
@@ -99,7 +99,7 @@ public final class ClusterTransport implements SessionOwners {
   }
 
   /** How long a member's own safety check may take: Hazelcast waits up to 10 s for replica versions. */
-  private static final long SAFE_TIMEOUT_MILLIS = 15_000;
+  static final long SAFE_TIMEOUT_MILLIS = 15_000;
 
   /**
    * Whether another node says its own partitions are safe (its backups in sync, no migration);

@@ -55,7 +55,13 @@ public final class BrokerProcess implements AutoCloseable {
   /** Runs the jar with the arguments and environment; does not wait for readiness. */
   public static BrokerProcess run(Map<String, String> env, String... args) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-jar", jar().toString()));
+        "-Xmx256m"));
+    // diagnostics for a run (GC logs, Hazelcast's slow-operation detector), space-separated
+    String extra = System.getProperty("broker.jvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      cmd.addAll(List.of(extra.split("\\s+")));
+    }
+    cmd.addAll(List.of("-jar", jar().toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("BROKER_"));
