@@ -245,6 +245,7 @@ final class CompactSerializers {
       for (int i = 0; i < ids.length; i++) {
         q.doneUntil.put(ids[i], until[i]);
       }
+      q.fence = in.readInt64("fence");
       return q;
     }
 
@@ -260,6 +261,7 @@ final class CompactSerializers {
       }
       out.writeArrayOfInt64("doneIds", ids);
       out.writeArrayOfInt64("doneUntil", until);
+      out.writeInt64("fence", q.fence);
     }
 
     @Override

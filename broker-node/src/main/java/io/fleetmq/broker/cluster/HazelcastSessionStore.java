@@ -30,9 +30,10 @@ import java.util.concurrent.CompletionStage;
  * on an indeterminate backup ({@code hazelcast.operation.fail.on.indeterminate.state}).
  *
  * <p>Two group commits keep the number of operations per message low under load. Queue writes of
- * one session go through its {@link Lane}: at most one batch per session in flight, and every
- * write that arrives meanwhile joins the next one, applied in arrival order. Ownership checks of
- * one claim: one read answers every check that arrived before it was issued.
+ * one session (loads included: a load fences the queue, see {@link SessionQueue}) go through its
+ * {@link Lane}: at most one batch per session in flight, and every write that arrives meanwhile
+ * joins the next one, applied in arrival order. Ownership checks of one claim (inbound QoS 2):
+ * one read answers every check that arrived before it was issued.
  */
 public final class HazelcastSessionStore implements SessionStore {
 
@@ -314,7 +315,14 @@ public final class HazelcastSessionStore implements SessionStore {
   }
 
   @Override
-  public Future<List<QueuedMessage>> loadQueue(String clientId) {
+  @SuppressWarnings("unchecked")
+  public Future<List<QueuedMessage>> loadQueue(String clientId, long epoch) {
+    // in the lane: after this node's earlier writes of the session, and with its backup
+    return this.<Object[]>enqueue(clientId, SessionQueue.Op.load(epoch)).map(r -> (List<QueuedMessage>) r[0]);
+  }
+
+  @Override
+  public Future<List<QueuedMessage>> readQueue(String clientId) {
     return resume(queue.submitToKey(clientId, new Processors.ReadQueue()));
   }
 

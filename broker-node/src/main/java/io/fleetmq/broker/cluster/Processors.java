@@ -580,21 +580,36 @@ final class Processors {
       List<Object> results = q.apply(ops, now, doneTtlMillis);
       List<Object> out = new ArrayList<>(2 * results.size());
       boolean accepted = false;
-      for (Object r : results) {
+      boolean endedByClear = false; // the session ended (or went clean): nothing to keep but its fence
+      for (int i = 0; i < results.size(); i++) {
+        Object r = results.get(i);
+        SessionQueue.Kind kind = ops.get(i).kind();
         if (r instanceof StoreRules.Put put) {
           out.add(put.outcome().name());
           out.add(put.found());
-          accepted |= put.outcome() != StoreRules.PutOutcome.STALE;
+          boolean stored = put.outcome() != StoreRules.PutOutcome.STALE;
+          accepted |= stored;
+          endedByClear &= !stored;
         } else {
           out.add(r);
           out.add(null);
           accepted |= !Boolean.FALSE.equals(r);
+          endedByClear = kind == SessionQueue.Kind.CLEAR || endedByClear && kind != SessionQueue.Kind.LOAD;
         }
       }
       // written (so it waits for the backup) whenever anything was accepted, also when nothing
-      // changed: a retry of a write that failed as indeterminate confirms the backup this time
+      // changed: a retry of a write that failed as indeterminate confirms the backup this time.
+      // An empty queue stays as its fence; once its session ended, for as long as the record's
+      // tombstone keeps the epoch
       if (accepted) {
-        entry.setValue(q.isEmpty() ? null : q);
+        ExtendedMapEntry<String, SessionQueue> e = (ExtendedMapEntry<String, SessionQueue>) entry;
+        if (q.isEmpty() && q.fence == 0) {
+          entry.setValue(null);
+        } else if (q.isEmpty() && endedByClear) {
+          e.setValue(q, TOMBSTONE_TTL_SECONDS, TimeUnit.SECONDS);
+        } else {
+          e.setValue(q, 0, TimeUnit.SECONDS); // 0: never expires
+        }
       }
       return out;
     }

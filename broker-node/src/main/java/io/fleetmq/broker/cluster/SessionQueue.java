@@ -15,6 +15,10 @@ import java.util.Map;
  * goes through exactly the per-message {@link StoreRules} the in-memory store applies: a batch is
  * these writes applied in order, atomically, on the session's partition and then on its backup.
  *
+ * <p>The queue is fenced: {@link #fence} is the highest epoch that loaded or cleared it, and a
+ * write of an older claim is refused ({@link StoreRules#belowFence}), so a message the queue
+ * accepted is in the snapshot of every later load or was written by the loader itself.
+ *
  * <p>{@link QueuedMessage.Phase#DONE} entries (a completed QoS 2 delivery, no payload) are kept
  * until their time to live, and at most {@link #MAX_DONE}: the oldest go first.
  */
@@ -24,11 +28,11 @@ final class SessionQueue {
   static final int MAX_DONE = 100_000;
 
   /** One write of a batch. */
-  enum Kind { PUT, UPDATE, COMPLETE, CLEAR }
+  enum Kind { PUT, UPDATE, COMPLETE, CLEAR, LOAD }
 
   /**
    * @param message PUT and UPDATE: the message as written; null otherwise
-   * @param epoch   COMPLETE: the completer's epoch; CLEAR: entries below it go
+   * @param epoch   the writer's epoch; CLEAR: entries below it go; LOAD: the loader's
    * @param id      COMPLETE: the message id
    */
   record Op(Kind kind, QueuedMessage message, long epoch, long id) {
@@ -47,12 +51,18 @@ final class SessionQueue {
     static Op clear(long belowEpoch) {
       return new Op(Kind.CLEAR, null, belowEpoch, 0);
     }
+
+    static Op load(long epoch) {
+      return new Op(Kind.LOAD, null, epoch, 0);
+    }
   }
 
   /** Messages by message id, DONE entries included. */
   final Map<Long, QueuedMessage> messages = new LinkedHashMap<>();
   /** Expiry (epoch millis) of each DONE entry, oldest first. */
   final LinkedHashMap<Long, Long> doneUntil = new LinkedHashMap<>();
+  /** The highest epoch that loaded or cleared the queue: writes of older claims are refused. */
+  long fence;
 
   boolean isEmpty() {
     return messages.isEmpty();
@@ -60,7 +70,8 @@ final class SessionQueue {
 
   /**
    * Applies a batch in order. Returns one result per op: a {@link StoreRules.Put} for PUT, a
-   * Boolean (accepted) for UPDATE and COMPLETE, and the number removed for CLEAR. Deterministic in
+   * Boolean (accepted) for UPDATE and COMPLETE, the number removed for CLEAR, and the messages
+   * still to deliver for LOAD. Deterministic in
    * its arguments, so the backup replica, which runs the same batch, ends in the same state.
    */
   List<Object> apply(List<Op> ops, long now, long doneTtlMillis) {
@@ -69,6 +80,10 @@ final class SessionQueue {
     for (Op op : ops) {
       switch (op.kind()) {
         case PUT -> {
+          if (StoreRules.belowFence(fence, op.epoch())) {
+            results.add(new StoreRules.Put(StoreRules.PutOutcome.STALE, null, messages.get(op.id())));
+            continue;
+          }
           StoreRules.Put put = StoreRules.put(messages.get(op.id()), op.message());
           if (put.store() != null) {
             messages.put(op.id(), put.store());
@@ -76,13 +91,18 @@ final class SessionQueue {
           results.add(put);
         }
         case UPDATE -> {
-          QueuedMessage next = StoreRules.update(messages.get(op.id()), op.message());
+          QueuedMessage next = StoreRules.belowFence(fence, op.epoch()) ? null
+              : StoreRules.update(messages.get(op.id()), op.message());
           if (next != null) {
             messages.put(op.id(), next);
           }
           results.add(next != null);
         }
         case COMPLETE -> {
+          if (StoreRules.belowFence(fence, op.epoch())) {
+            results.add(false);
+            continue;
+          }
           StoreRules.Complete c = StoreRules.complete(messages.get(op.id()), op.epoch());
           if (c.store() != null) {
             messages.put(op.id(), c.store());
@@ -108,7 +128,12 @@ final class SessionQueue {
               removed++;
             }
           }
+          fence = Math.max(fence, op.epoch());
           results.add(removed);
+        }
+        case LOAD -> {
+          fence = Math.max(fence, op.epoch());
+          results.add(undelivered());
         }
         default -> throw new IllegalStateException("unknown op " + op.kind());
       }

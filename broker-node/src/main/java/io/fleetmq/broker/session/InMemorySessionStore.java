@@ -21,6 +21,8 @@ public final class InMemorySessionStore implements SessionStore {
     final Map<String, SessionRecord> records = new HashMap<>();
     final Map<String, QueuedMessage> queue = new HashMap<>();
     final Map<String, InboundQos2> inbound = new HashMap<>();
+    /** Each session queue's fence: the highest epoch that loaded or cleared it. */
+    final Map<String, Long> fences = new HashMap<>();
   }
 
   private final String node;
@@ -52,6 +54,14 @@ public final class InMemorySessionStore implements SessionStore {
 
   private Map<String, InboundQos2> inbound() {
     return state.inbound;
+  }
+
+  private boolean belowFence(String clientId, long epoch) {
+    return StoreRules.belowFence(state.fences.getOrDefault(clientId, 0L), epoch);
+  }
+
+  private void fence(String clientId, long epoch) {
+    state.fences.merge(clientId, epoch, Math::max);
   }
 
   private Object lock() {
@@ -185,6 +195,7 @@ public final class InMemorySessionStore implements SessionStore {
     synchronized (lock()) {
       queue().values().removeIf(q -> q.clientId().equals(clientId) && StoreRules.cleared(q.epoch(), belowEpoch));
       inbound().values().removeIf(i -> i.clientId().equals(clientId) && StoreRules.cleared(i.epoch(), belowEpoch));
+      fence(clientId, belowEpoch);
       return Future.succeededFuture();
     }
   }
@@ -193,6 +204,9 @@ public final class InMemorySessionStore implements SessionStore {
   public Future<StoreRules.Put> put(QueuedMessage message) {
     synchronized (lock()) {
       String k = key(message.message().id(), message.clientId());
+      if (belowFence(message.clientId(), message.epoch())) {
+        return Future.succeededFuture(new StoreRules.Put(StoreRules.PutOutcome.STALE, null, queue().get(k)));
+      }
       StoreRules.Put put = StoreRules.put(queue().get(k), message);
       if (put.store() != null) {
         queue().put(k, put.store());
@@ -205,7 +219,8 @@ public final class InMemorySessionStore implements SessionStore {
   public Future<Boolean> update(QueuedMessage message) {
     synchronized (lock()) {
       String k = key(message.message().id(), message.clientId());
-      QueuedMessage next = StoreRules.update(queue().get(k), message);
+      QueuedMessage next = belowFence(message.clientId(), message.epoch()) ? null
+          : StoreRules.update(queue().get(k), message);
       if (next == null) {
         return Future.succeededFuture(false);
       }
@@ -218,6 +233,9 @@ public final class InMemorySessionStore implements SessionStore {
   public Future<Boolean> complete(String clientId, long epoch, long messageId) {
     synchronized (lock()) {
       String k = key(messageId, clientId);
+      if (belowFence(clientId, epoch)) {
+        return Future.succeededFuture(false);
+      }
       StoreRules.Complete c = StoreRules.complete(queue().get(k), epoch);
       if (c.store() != null) {
         queue().put(k, c.store());
@@ -236,7 +254,15 @@ public final class InMemorySessionStore implements SessionStore {
   }
 
   @Override
-  public Future<List<QueuedMessage>> loadQueue(String clientId) {
+  public Future<List<QueuedMessage>> loadQueue(String clientId, long epoch) {
+    synchronized (lock()) {
+      fence(clientId, epoch);
+      return readQueue(clientId);
+    }
+  }
+
+  @Override
+  public Future<List<QueuedMessage>> readQueue(String clientId) {
     synchronized (lock()) {
       return Future.succeededFuture(new ArrayList<>(queue().values().stream()
           .filter(q -> q.clientId().equals(clientId) && !q.isDone()).toList()));

@@ -189,15 +189,6 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
     return idsKnown;
   }
 
-  /** {@link #restore}, only while no connection is attached; true when it merged. */
-  public synchronized boolean restoreWhileOffline(List<QueuedMessage> stored) {
-    if (outlet != null || discarded) {
-      return false;
-    }
-    restore(stored);
-    return true;
-  }
-
   /**
    * Merges stored messages into this session: those an earlier owner stored (taken over or
    * adopted sessions) and those this node stored meanwhile. A message already held (same sequence
@@ -474,32 +465,9 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
       taken.fail(e);
       return taken.future();
     }
-    track(putting.compose(put -> switch (put.outcome()) {
-      case STORED -> Future.succeededFuture(true);
-      // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
-      // id is kept; otherwise our packet id, if any, is written over it
-      case HELD -> takeOverSent(stored, put.found()) || stored.packetId == 0
-          ? Future.succeededFuture(true) : store.update(toQueued(stored, writeEpoch));
-      case TAKEN -> {
-        if (trace.isDebugEnabled()) {
-          trace.debug("take c={} m={} e={} store=TAKEN", clientId, message.id(), writeEpoch);
-        }
-        forget(stored); // delivered and completed already
-        yield Future.succeededFuture(true);
-      }
-      case STALE -> Future.succeededFuture(false);
-    }).compose(accepted -> accepted ? store.owns(clientId, writeEpoch) : Future.succeededFuture(false))
-        .compose(owned -> {
-          long now = epoch();
-          if (!owned && now != writeEpoch && !isMoved()) {
-            // this node claimed the session again meanwhile (the client reconnected here): the
-            // write stands if the current claim still owns it
-            return store.owns(clientId, now);
-          }
-          return Future.succeededFuture(owned);
-        })
-        .compose(owned -> {
-          if (!owned) {
+    track(putting.compose(put -> afterPut(stored, put, writeEpoch, false))
+        .compose(accepted -> {
+          if (!accepted) {
             fenced("queue");
             return Future.failedFuture(new IllegalStateException("session " + clientId + " is owned by a newer claim"));
           }
@@ -513,6 +481,36 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
           ar.succeeded(), ar.succeeded() ? "" : " why=\"" + ar.cause().getMessage() + "\""));
     }
     return taken.future();
+  }
+
+  /**
+   * What a queue write found, as accepted or not. Accepted means the session holds the message
+   * wherever it is: the queue refuses (STALE) a write of a claim older than the newest load, so
+   * an accepted write is in every later load's snapshot, or was made by the loader.
+   */
+  private Future<Boolean> afterPut(Outbound stored, StoreRules.Put put, long writeEpoch, boolean again) {
+    return switch (put.outcome()) {
+      case STORED -> Future.succeededFuture(true);
+      // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
+      // id is kept; otherwise our packet id, if any, is written over it
+      case HELD -> takeOverSent(stored, put.found()) || stored.packetId == 0
+          ? Future.succeededFuture(true) : store.update(toQueued(stored, writeEpoch));
+      case TAKEN -> {
+        if (trace.isDebugEnabled()) {
+          trace.debug("take c={} m={} e={} store=TAKEN", clientId, stored.message.id(), writeEpoch);
+        }
+        forget(stored); // delivered and completed already
+        yield Future.succeededFuture(true);
+      }
+      case STALE -> {
+        long now = epoch();
+        if (!again && now != writeEpoch && !isMoved() && !discarded()) {
+          // this copy holds a newer claim now (the client reconnected here): written under it
+          yield store.put(toQueued(stored, now)).compose(p -> afterPut(stored, p, now, true));
+        }
+        yield Future.succeededFuture(false);
+      }
+    };
   }
 
   /** A message the store says this session already completed. */

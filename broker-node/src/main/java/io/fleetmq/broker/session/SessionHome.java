@@ -435,7 +435,7 @@ public final class SessionHome {
       Future<Void> localGone = local == null ? Future.succeededFuture() : discard(local);
       session = newSession(clientId, durable, epoch);
       if (remote) {
-        done.add(releaseFrom(prevOwner, session, false));
+        done.add(releaseFrom(prevOwner, session));
       }
       if ((prev != null && prev.durable()) || (local != null && local.durable())) {
         // [MQTT-3.1.2-6] clean session 1 discards the stored session: what older claims wrote
@@ -465,7 +465,7 @@ public final class SessionHome {
     }
     return Future.all(subscribed)
         .compose(v -> staleLocal == null ? Future.succeededFuture() : discard(staleLocal))
-        .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session, true))
+        .compose(v -> releaseFrom == null ? Future.succeededFuture() : releaseFrom(releaseFrom, session))
         .compose(v -> load(session))
         // set up whole, and every node routes its filters to this copy: the earlier owners' routes
         // may go (not before: a set-up that fails is discarded, which unroutes the filters)
@@ -498,13 +498,13 @@ public final class SessionHome {
   }
 
   /**
-   * Loads the stored queue into the session (merged with what it holds). Loaded after the claim,
-   * so it holds every message a publisher was acknowledged for under an older claim (those writes
-   * were confirmed against the record before the acknowledgement). Inbound QoS 2 state stays in
-   * the store, where each PUBLISH finds it.
+   * Loads the stored queue into the session (merged with what it holds), fencing it at the
+   * session's epoch: every message an older claim's write put there is in this snapshot, and
+   * every later write of an older claim is refused, so nothing a publisher was acknowledged for is
+   * missed. Inbound QoS 2 state stays in the store, where each PUBLISH finds it.
    */
   private Future<Void> load(Session session) {
-    return store.loadQueue(session.clientId())
+    return store.loadQueue(session.clientId(), session.epoch())
         .map(queue -> {
           session.restore(queue);
           return null;
@@ -515,29 +515,18 @@ public final class SessionHome {
    * Has the old owner release its copy. When it does not answer (it may be dead and not yet
    * detected, or paused), the session goes on here rather than fail: this node owns the claim, and
    * giving up would leave the record owned by a node that holds no session, which nobody adopts.
-   * The release is asked again until confirmed or the old owner leaves; then, for a durable
-   * session, whatever the old owner stored meanwhile is loaded too.
+   * The release is asked again until confirmed or the old owner leaves.
    */
-  private Future<Void> releaseFrom(String node, Session session, boolean reloadAfter) {
+  private Future<Void> releaseFrom(String node, Session session) {
     String clientId = session.clientId();
     long epoch = session.epoch();
     return owners.release(node, clientId, epoch).recover(e -> {
       log.warn("client={} event=release.unconfirmed from={} epoch={} reason=\"{}\" action=continue_and_retry",
           clientId, node, epoch, e.toString());
-      owners.releaseEventually(node, clientId, epoch).onComplete(ar -> {
-        // what the old owner stored after this node loaded the queue: merged in while the session
-        // is offline (a merge into a live session could re-send messages just acknowledged whose
-        // removal is still on its way); otherwise it stays stored until the session next moves
-        boolean offline = registry.get(clientId) == session && !session.discarded() && session.outlet() == null
-            && session.epoch() == epoch;
-        if (reloadAfter && offline) {
-          store.loadQueue(clientId).onComplete(loaded -> log.info(
-              "client={} event=release.settled from={} epoch={} reloaded={}", clientId, node, epoch,
-              loaded.succeeded() && session.restoreWhileOffline(loaded.result())));
-        } else {
-          log.info("client={} event=release.settled from={} epoch={} reloaded=false", clientId, node, epoch);
-        }
-      });
+      // nothing the old owner writes meanwhile is missed: the load fences the queue, so its later
+      // writes are refused (and not acknowledged) rather than stored behind this copy's back
+      owners.releaseEventually(node, clientId, epoch).onComplete(ar ->
+          log.info("client={} event=release.settled from={} epoch={}", clientId, node, epoch));
       return Future.succeededFuture();
     });
   }

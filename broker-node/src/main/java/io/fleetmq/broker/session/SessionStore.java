@@ -67,10 +67,17 @@ public interface SessionStore {
   /** Ends the session (a tombstone keeps the epoch), unless a newer claim owns it; true when ended. */
   Future<Boolean> release(String clientId, long epoch);
 
-  /** Deletes the session's queued messages and inbound QoS 2 state written under an epoch below {@code belowEpoch}. */
+  /**
+   * Deletes the session's queued messages and inbound QoS 2 state written under an epoch below
+   * {@code belowEpoch}, and fences the queue there ({@link StoreRules#belowFence}).
+   */
   Future<Void> clearMessages(String clientId, long belowEpoch);
 
-  /** Stores a message for the session, once per message id (see {@link StoreRules#put}). */
+  /**
+   * Stores a message for the session, once per message id (see {@link StoreRules#put}); STALE
+   * when the queue was loaded under a newer claim. A message stored (or held) here is in the
+   * session of whoever owns it: in the snapshot of every later load, or written by its loader.
+   */
   Future<StoreRules.Put> put(QueuedMessage message);
 
   /** Stores a packet id or phase change; false when refused (stale, or gone). */
@@ -85,7 +92,15 @@ public interface SessionStore {
    */
   Future<Boolean> owns(String clientId, long epoch);
 
-  Future<List<QueuedMessage>> loadQueue(String clientId);
+  /**
+   * The session's stored messages still to deliver, for the claim under {@code epoch} to hold:
+   * the queue is fenced at that epoch in the same step (and with its backup), so a later write of
+   * an older claim is refused rather than missed.
+   */
+  Future<List<QueuedMessage>> loadQueue(String clientId, long epoch);
+
+  /** The stored messages still to deliver, fencing nothing (inspection and tests). */
+  Future<List<QueuedMessage>> readQueue(String clientId);
 
   /** Binds (or finds) the message id of an inbound QoS 2 packet id; null when a newer owner holds it. */
   Future<InboundQos2> bindInbound(String clientId, long epoch, int packetId, long candidateMessageId);

@@ -16,6 +16,11 @@ import java.util.Map;
  *   an ended session leaves a tombstone that keeps its epoch.</li>
  *   <li><b>A stale owner cannot write</b>: a queue or inbound entry last written under a newer
  *   epoch refuses an older one; record writes need the record's own epoch.</li>
+ *   <li><b>A load fences the queue</b>: a session's queue remembers the highest epoch that
+ *   loaded (or cleared) it, and refuses every write of an older claim from then on ({@link
+ *   #belowFence}). So a write it accepts is either in the loader's snapshot or made by the loader
+ *   (or a newer claim): whoever holds the session has it, and a publisher acknowledged for it
+ *   needs no re-read of the record.</li>
  *   <li><b>A message is held once per session</b>: queue entries are keyed by message id, and a
  *   completed QoS 2 delivery leaves a {@link QueuedMessage.Phase#DONE} entry, so a retried publish
  *   is recognised.</li>
@@ -79,6 +84,15 @@ public final class StoreRules {
       return new Complete(true, existing.done(epoch), false);
     }
     return new Complete(true, null, true);
+  }
+
+  /**
+   * Whether the session's queue, fenced at {@code fence} by the newest claim that loaded or
+   * cleared it, refuses a write made under {@code epoch}: that claim's snapshot cannot have
+   * it, so the writer is stale.
+   */
+  public static boolean belowFence(long fence, long epoch) {
+    return epoch < fence;
   }
 
   /** Whether a clear below {@code belowEpoch} deletes this entry (written under an older claim). */

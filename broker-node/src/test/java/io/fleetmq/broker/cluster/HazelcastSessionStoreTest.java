@@ -77,10 +77,62 @@ class HazelcastSessionStoreTest {
     assertThat(await(store.complete("hz-c", b, m.id()))).isTrue();
     assertThat(await(store.put(new QueuedMessage("hz-c", 3, m, QoS.EXACTLY_ONCE, 0, Phase.QUEUED, b))).outcome())
         .isEqualTo(StoreRules.PutOutcome.TAKEN);
-    assertThat(await(store.loadQueue("hz-c"))).extracting(q -> q.message().id()).containsExactly(other.id());
+    assertThat(await(store.readQueue("hz-c"))).extracting(q -> q.message().id()).containsExactly(other.id());
     // the session ends; its epoch lives on in the tombstone
     assertThat(await(store.release("hz-c", b))).isTrue();
     assertThat(await(store.claim("hz-c", true, null)).epoch()).isGreaterThan(b);
+  }
+
+  /**
+   * The load fences the queue (the invariant that lets an acknowledgement skip a re-read of the
+   * record): a stale owner's write before the new owner's load is in that load, one after it is
+   * refused; the fence is kept (and serialized) while the queue is empty, and expires with the
+   * session's tombstone once a clear ended it.
+   */
+  @Test
+  void aLoad_fencesTheQueue_againstWritesOfOlderClaims() {
+    long a = await(store.claim("hz-f", true, null)).epoch();
+    Message m1 = new Message(node.cluster().newMessageId(), "t", new byte[] {1}, QoS.AT_LEAST_ONCE, false, "p");
+    Message m2 = new Message(node.cluster().newMessageId(), "t", new byte[] {2}, QoS.AT_LEAST_ONCE, false, "p");
+    Message m3 = new Message(node.cluster().newMessageId(), "t", new byte[] {3}, QoS.AT_LEAST_ONCE, false, "p");
+    assertThat(await(store.put(new QueuedMessage("hz-f", 1, m1, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STORED);
+    long b = await(store.claim("hz-f", true, null)).epoch();
+    assertThat(await(store.put(new QueuedMessage("hz-f", 2, m2, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .as("after the claim, before the load").isEqualTo(StoreRules.PutOutcome.STORED);
+    assertThat(await(store.loadQueue("hz-f", b))).extracting(q -> q.message().id()).containsExactly(m1.id(), m2.id());
+    assertThat(await(store.put(new QueuedMessage("hz-f", 3, m3, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .as("after the load").isEqualTo(StoreRules.PutOutcome.STALE);
+    assertThat(await(store.update(new QueuedMessage("hz-f", 1, m1, QoS.AT_LEAST_ONCE, 5, Phase.PUBLISH_SENT, a))))
+        .isFalse();
+    assertThat(await(store.complete("hz-f", a, m1.id()))).isFalse();
+    assertThat(await(store.readQueue("hz-f"))).extracting(q -> q.message().id()).containsExactly(m1.id(), m2.id());
+
+    // drained: the entry stays, as its fence, and never expires while the session lives
+    assertThat(await(store.complete("hz-f", b, m1.id()))).isTrue();
+    assertThat(await(store.complete("hz-f", b, m2.id()))).isTrue();
+    com.hazelcast.map.IMap<String, SessionQueue> queue = hz.getMap(Maps.QUEUE);
+    assertThat(queue.get("hz-f").isEmpty()).isTrue();
+    assertThat(queue.get("hz-f").fence).isEqualTo(b);
+    assertThat(queue.getEntryView("hz-f").getExpirationTime()).isEqualTo(Long.MAX_VALUE);
+    assertThat(await(store.put(new QueuedMessage("hz-f", 4, m3, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STALE);
+    com.hazelcast.internal.serialization.SerializationService ser =
+        ((com.hazelcast.spi.impl.SerializationServiceSupport) hz).getSerializationService();
+    SessionQueue copied = ser.toObject(ser.toData(queue.get("hz-f")));
+    assertThat(copied.fence).as("the fence travels to backups and migrations").isEqualTo(b);
+
+    // the session ends: the fence stays for as long as the record's tombstone
+    await(store.clearMessages("hz-f", b + 1));
+    assertThat(queue.getEntryView("hz-f").getTtl()).isEqualTo(Processors.TOMBSTONE_TTL_SECONDS * 1000);
+    assertThat(await(store.put(new QueuedMessage("hz-f", 5, m3, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, b))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STALE);
+    // a new session of the client id: its writes make the entry permanent again
+    long c = await(store.claim("hz-f", true, null)).epoch();
+    assertThat(await(store.loadQueue("hz-f", c))).isEmpty();
+    assertThat(await(store.put(new QueuedMessage("hz-f", 6, m3, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, c))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STORED);
+    assertThat(queue.getEntryView("hz-f").getExpirationTime()).isEqualTo(Long.MAX_VALUE);
   }
 
   /** FencingTest's late-confirmation case, through the entry processor on a real member. */
@@ -118,7 +170,7 @@ class HazelcastSessionStoreTest {
     await(store.clearMessages("victim", clean));
 
     assertThat(await(store.bindInbound(neighbour, n, 7, 999)).messageId()).isEqualTo(4242);
-    assertThat(await(store.loadQueue(neighbour))).hasSize(1);
+    assertThat(await(store.readQueue(neighbour))).hasSize(1);
     assertThat(await(store.bindInbound("victim", clean, 7, 2)).messageId()).as("cleared").isEqualTo(2);
   }
 
@@ -134,7 +186,7 @@ class HazelcastSessionStoreTest {
     await(io.vertx.core.Future.all(puts));
     assertThat(puts).allSatisfy(f -> assertThat(f.result().outcome()).isEqualTo(StoreRules.PutOutcome.STORED));
     assertThat(store.batchesIssued() - batchesBefore).as("batches for 600 writes").isLessThan(600).isGreaterThan(2);
-    java.util.List<QueuedMessage> back = await(store.loadQueue("hz-batch"));
+    java.util.List<QueuedMessage> back = await(store.readQueue("hz-batch"));
     assertThat(back).hasSize(600);
     assertThat(back).extracting(QueuedMessage::seq).doesNotHaveDuplicates();
     // what the map holds is a serialized copy (what a backup or a migration carries)

@@ -44,7 +44,7 @@ class DurableSessionBehaviourTest {
       pub.publish("dur/t", "qos0-not-queued", 0, false);
     }
     // the queued messages are in Hazelcast (with a synchronous backup) before their PUBACK/PUBREC
-    assertThat(broker.cluster().sessionStore().loadQueue("durable-sub").toCompletionStage().toCompletableFuture()
+    assertThat(broker.cluster().sessionStore().readQueue("durable-sub").toCompletionStage().toCompletableFuture()
         .get()).hasSize(20);
     // read the wire (Paho hands QoS 2 messages to the application only after PUBREL, which
     // would reorder them against QoS 1 ones)
@@ -67,7 +67,7 @@ class DurableSessionBehaviourTest {
       sub.timeout(Duration.ofMillis(300));
       assertThat(sub.closedByBroker()).isFalse(); // and nothing else (no QoS 0 queued)
     }
-    await().atMost(Duration.ofSeconds(5)).until(() -> broker.cluster().sessionStore().loadQueue("durable-sub")
+    await().atMost(Duration.ofSeconds(5)).until(() -> broker.cluster().sessionStore().readQueue("durable-sub")
         .toCompletionStage().toCompletableFuture().get().isEmpty());
   }
 
@@ -154,7 +154,7 @@ class DurableSessionBehaviourTest {
       // condition under test (the queue gone), not for the first step
       await().atMost(Duration.ofSeconds(10))
           .until(() -> quick.services().registry().get("expiring") == null
-              && quick.cluster().sessionStore().loadQueue("expiring").toCompletionStage().toCompletableFuture()
+              && quick.cluster().sessionStore().readQueue("expiring").toCompletionStage().toCompletableFuture()
                   .get().isEmpty());
       try (RawMqttClient sub = new RawMqttClient(p)) {
         assertThat(sub.connect("expiring", false)).isZero(); // no session present any more

@@ -41,7 +41,7 @@ class FencingTest {
   }
 
   @Test
-  void staleOwner_writingAfterATakeover_isRefused_notAcknowledged_andFenced() {
+  void staleOwner_writingAfterTheNewOwnerLoadedTheQueue_isRefused_notAcknowledged_andFenced() {
     long a = claim(nodeA);
     Session onA = session(nodeA, a);
     AtomicReference<Session> fenced = new AtomicReference<>();
@@ -50,33 +50,60 @@ class FencingTest {
 
     long b = claim(nodeB); // B takes the session over; A has not heard of it (paused, partitioned)
     assertThat(b).isGreaterThan(a);
+    List<String> loadedByB = topics(nodeB.loadQueue("c", b).result());
     Future<Void> late = onA.deliver(msg("late", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE);
 
     assertThat(late.failed()).as("a stale owner's delivery is not acknowledged").isTrue();
     assertThat(fenced.get()).isSameAs(onA);
     assertThat(onA.isMoved()).isTrue();
     assertThat(onA.deliver(msg("later", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE).failed()).isTrue();
-    // what A had acknowledged is in the store for B
-    assertThat(nodeB.loadQueue("c").result()).extracting(q -> q.message().topic()).contains("before");
+    // what A had acknowledged is in B's load, and nothing went into the store behind it
+    assertThat(loadedByB).containsExactly("before");
+    assertThat(topics(nodeB.readQueue("c").result())).containsExactly("before");
+  }
+
+  @Test
+  void staleOwner_writingAfterATakeover_beforeTheNewOwnerLoads_isAcknowledged_andInTheLoad() {
+    long a = claim(nodeA);
+    Session onA = session(nodeA, a);
+    long b = claim(nodeB); // the takeover: B has claimed, but not loaded the queue yet
+    assertThat(onA.deliver(msg("between", QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE).succeeded())
+        .as("the queue is not fenced yet: the write stands").isTrue();
+    assertThat(topics(nodeB.loadQueue("c", b).result())).containsExactly("between");
   }
 
   @Test
   void everyMessageAcknowledgedUnderAnOlderClaim_isInTheNewOwnersLoad_whateverTheInterleaving() {
-    long a = claim(nodeA);
-    Session onA = session(nodeA, a);
-    List<String> acked = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
-      String topic = "m" + i;
-      if (i == 10) {
-        claim(nodeB); // the takeover lands between two deliveries
-      }
-      if (onA.deliver(msg(topic, QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE).succeeded()) {
-        acked.add(topic);
+    // every point at which the takeover (claim, then load) can land between the old owner's writes
+    for (int claimAt = 0; claimAt <= 20; claimAt++) {
+      for (int loadAt = claimAt; loadAt <= 20; loadAt++) {
+        InMemorySessionStore a = new InMemorySessionStore("A", clock::get);
+        InMemorySessionStore b = a.asNode("B");
+        Session onA = new Session("c", true, a, 10, 100, new Drops());
+        onA.epoch(a.claim("c", true, null).result().epoch());
+        List<String> acked = new ArrayList<>();
+        List<String> loaded = null;
+        long epochB = 0;
+        for (int i = 0; i <= 20; i++) {
+          if (i == claimAt) {
+            epochB = b.claim("c", true, null).result().epoch();
+          }
+          if (i == loadAt) {
+            loaded = topics(b.loadQueue("c", epochB).result());
+          }
+          String topic = "m" + i;
+          if (i < 20 && onA.deliver(msg(topic, QoS.AT_LEAST_ONCE), QoS.AT_LEAST_ONCE).succeeded()) {
+            acked.add(topic);
+          }
+        }
+        assertThat(loaded).as("claim at %d, load at %d", claimAt, loadAt).containsExactlyInAnyOrderElementsOf(acked);
+        assertThat(acked).as("claim at %d, load at %d", claimAt, loadAt).hasSize(loadAt);
       }
     }
-    assertThat(acked).hasSize(10);
-    List<String> loaded = nodeB.loadQueue("c").result().stream().map(q -> q.message().topic()).toList();
-    assertThat(loaded).containsAll(acked);
+  }
+
+  private static List<String> topics(List<QueuedMessage> queue) {
+    return queue.stream().map(q -> q.message().topic()).toList();
   }
 
   @Test
@@ -111,7 +138,7 @@ class FencingTest {
     // the publisher's retry reaches the session's next owner, after the first copy was completed
     long b = claim(nodeB);
     Session onB = session(nodeB, b);
-    onB.restore(nodeB.loadQueue("c").result());
+    onB.restore(nodeB.readQueue("c").result());
     List<String> logB = new ArrayList<>();
     onB.attach(new SessionTest.RecordingOutlet(logB));
     assertThat(onB.deliver(m, QoS.EXACTLY_ONCE).succeeded()).isTrue();

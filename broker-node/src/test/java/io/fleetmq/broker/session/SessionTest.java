@@ -123,7 +123,12 @@ class SessionTest {
     }
 
     @Override
-    public Future<List<QueuedMessage>> loadQueue(String c) {
+    public Future<List<QueuedMessage>> loadQueue(String c, long e) {
+      return readQueue(c);
+    }
+
+    @Override
+    public Future<List<QueuedMessage>> readQueue(String c) {
       return Future.succeededFuture(List.of());
     }
 
@@ -430,12 +435,8 @@ class SessionTest {
           // the second delivery runs between the first one's bookkeeping and its write
           retries.add(s[0].deliver(m.message(), m.qos()));
         }
-        return super.put(m);
-      }
-
-      @Override
-      public Future<Boolean> owns(String clientId, long epoch) {
-        return Future.succeededFuture(false); // a newer claim took the session meanwhile
+        // a newer claim took the session meanwhile and loaded its queue: the write is refused
+        return super.put(m).map(new StoreRules.Put(StoreRules.PutOutcome.STALE, null, null));
       }
     };
     s[0] = new Session("c", true, racing, 10, 100, dropped);
