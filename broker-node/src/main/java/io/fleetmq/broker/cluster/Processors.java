@@ -594,7 +594,9 @@ final class Processors {
           out.add(r);
           out.add(null);
           accepted |= !Boolean.FALSE.equals(r);
-          endedByClear = kind == SessionQueue.Kind.CLEAR || endedByClear && kind != SessionQueue.Kind.LOAD;
+          // a load by a claim older than the fence (late, or a retry) does not make the entry permanent
+          boolean liveLoad = kind == SessionQueue.Kind.LOAD && ops.get(i).epoch() >= q.fence;
+          endedByClear = kind == SessionQueue.Kind.CLEAR || endedByClear && !liveLoad;
         }
       }
       // written (so it waits for the backup) whenever anything was accepted, also when nothing
