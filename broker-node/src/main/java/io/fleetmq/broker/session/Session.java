@@ -465,7 +465,7 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
       taken.fail(e);
       return taken.future();
     }
-    track(putting.compose(put -> afterPut(stored, put, writeEpoch, false))
+    track(putting.compose(put -> afterPut(stored, put, writeEpoch))
         .compose(accepted -> {
           if (!accepted) {
             fenced("queue");
@@ -488,7 +488,7 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
    * wherever it is: the queue refuses (STALE) a write of a claim older than the newest load, so
    * an accepted write is in every later load's snapshot, or was made by the loader.
    */
-  private Future<Boolean> afterPut(Outbound stored, StoreRules.Put put, long writeEpoch, boolean again) {
+  private Future<Boolean> afterPut(Outbound stored, StoreRules.Put put, long writeEpoch) {
     return switch (put.outcome()) {
       case STORED -> Future.succeededFuture(true);
       // stored before (a retry, or an earlier owner's copy): if it was sent under a packet id, that
@@ -502,14 +502,9 @@ public final class Session implements io.fleetmq.broker.routing.Subscriber {
         forget(stored); // delivered and completed already
         yield Future.succeededFuture(true);
       }
-      case STALE -> {
-        long now = epoch();
-        if (!again && now != writeEpoch && !isMoved() && !discarded()) {
-          // this copy holds a newer claim now (the client reconnected here): written under it
-          yield store.put(toQueued(stored, now)).compose(p -> afterPut(stored, p, now, true));
-        }
-        yield Future.succeededFuture(false);
-      }
+      // a newer claim loaded the queue: never this copy's own (it loads once, under its first
+      // epoch, and a resume keeps it only while no other claim came between)
+      case STALE -> Future.succeededFuture(false);
     };
   }
 
