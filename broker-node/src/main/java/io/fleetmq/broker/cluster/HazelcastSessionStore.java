@@ -158,11 +158,26 @@ public final class HazelcastSessionStore implements SessionStore {
   public Future<Void> clearMessages(String clientId, long belowEpoch) {
     // the queue: one entry, in the lane's order; inbound QoS 2: one partition (the client id's),
     // one operation, with its backups
-    return this.<Object[]>enqueue(clientId, SessionQueue.Op.clear(belowEpoch)).compose(r -> vertx.executeBlocking(() -> {
+    return this.<Object[]>enqueue(clientId, SessionQueue.Op.clear(belowEpoch))
+        .compose(r -> clearInbound(clientId, belowEpoch));
+  }
+
+  @Override
+  public Future<Void> startFresh(String clientId, long epoch) {
+    // the clear leaves an empty entry that lives only as long as an ended session's tombstone;
+    // the load by the new claim right behind it in the same lane keeps the fence as long as the
+    // session (SessionQueue: a load at or above the fence makes the entry permanent)
+    Future<Object[]> cleared = enqueue(clientId, SessionQueue.Op.clear(epoch));
+    Future<Object[]> held = enqueue(clientId, SessionQueue.Op.load(epoch));
+    return Future.all(cleared, held).compose(r -> clearInbound(clientId, epoch));
+  }
+
+  private Future<Void> clearInbound(String clientId, long belowEpoch) {
+    return vertx.executeBlocking(() -> {
       inbound.executeOnEntries(new Processors.ClearBelow<>(clientId, belowEpoch),
           Predicates.partitionPredicate(clientId, Predicates.equal("clientId", clientId)));
       return null;
-    }, false));
+    }, false);
   }
 
   @Override

@@ -596,7 +596,10 @@ final class Processors {
           accepted |= !Boolean.FALSE.equals(r);
           // a load by a claim older than the fence (late, or a retry) does not make the entry permanent
           boolean liveLoad = kind == SessionQueue.Kind.LOAD && ops.get(i).epoch() >= q.fence;
-          endedByClear = kind == SessionQueue.Kind.CLEAR || endedByClear && !liveLoad;
+          // nor does a clear older than the fence (a retry landing after a newer claim loaded)
+          // end a session that lives on
+          boolean endingClear = kind == SessionQueue.Kind.CLEAR && ops.get(i).epoch() >= q.fence;
+          endedByClear = endingClear || endedByClear && !liveLoad;
         }
       }
       // written (so it waits for the backup) whenever anything was accepted, also when nothing

@@ -437,9 +437,14 @@ public final class SessionHome {
       if (remote) {
         done.add(releaseFrom(prevOwner, session));
       }
-      if ((prev != null && prev.durable()) || (local != null && local.durable())) {
+      if (durable) {
+        // [MQTT-3.1.2-4] a fresh durable session (none stored, or a clean one before it): whatever
+        // older claims left goes, and the queue is fenced for this session's lifetime, also when no
+        // record says there was one (its tombstone expired, or its clear never landed)
+        done.add(localGone.compose(v -> clearing(clientId, "fresh", () -> store.startFresh(clientId, epoch))));
+      } else if ((prev != null && prev.durable()) || (local != null && local.durable())) {
         // [MQTT-3.1.2-6] clean session 1 discards the stored session: what older claims wrote
-        done.add(localGone.compose(v -> store.clearMessages(clientId, epoch)));
+        done.add(localGone.compose(v -> clearing(clientId, "clean", () -> store.clearMessages(clientId, epoch))));
       } else {
         done.add(localGone);
       }
@@ -495,6 +500,31 @@ public final class SessionHome {
           }
           ctx.owner().setTimer(1000, t -> publishTakenWill(clientId, will, attempt + 1, reached));
         });
+  }
+
+  /**
+   * Runs a clear of the store; its first attempt decides the caller. When that fails, it is tried
+   * again in the background every second for up to 10 minutes, so what an ended session left does
+   * not stay in memory (or unfenced) because one write timed out. Repeating is safe: a clear below
+   * an epoch removes the same entries however often it runs, and never a newer claim's writes.
+   */
+  private Future<Void> clearing(String clientId, String why, java.util.function.Supplier<Future<Void>> clear) {
+    io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+    return clear.get().onFailure(e -> retryClear(clientId, why, clear, ctx, 1, e));
+  }
+
+  private void retryClear(String clientId, String why, java.util.function.Supplier<Future<Void>> clear,
+                          io.vertx.core.Context ctx, int attempt, Throwable last) {
+    if (attempt > 600 || ctx == null) {
+      log.error("client={} event=clear.abandoned why={} attempts={} reason=\"{}\"", clientId, why, attempt - 1, last.toString());
+      return;
+    }
+    if (attempt == 1) {
+      log.warn("client={} event=clear.retry why={} reason=\"{}\"", clientId, why, last.toString());
+    }
+    ctx.owner().setTimer(1000, t -> ctx.runOnContext(v -> clear.get()
+        .onSuccess(ok -> log.info("client={} event=clear.settled why={} attempts={}", clientId, why, attempt + 1))
+        .onFailure(e -> retryClear(clientId, why, clear, ctx, attempt + 1, e))));
   }
 
   /**
@@ -728,7 +758,7 @@ public final class SessionHome {
         return Future.succeededFuture();
       }
       log.info("client={} event=session.expired", clientId);
-      return discard(s).compose(v -> store.clearMessages(clientId, epoch + 1));
+      return discard(s).compose(v -> clearing(clientId, "expired", () -> store.clearMessages(clientId, epoch + 1)));
     });
   }
 

@@ -74,6 +74,17 @@ public interface SessionStore {
   Future<Void> clearMessages(String clientId, long belowEpoch);
 
   /**
+   * Starts a fresh durable session under {@code epoch} ([MQTT-3.1.2-4]: nothing of an earlier
+   * session of the client may show up in it): what older claims wrote goes, as with
+   * {@link #clearMessages}, and the queue stays fenced at {@code epoch} for as long as the session
+   * lives, so a stale copy of an ended session (its node paused past the end, its clear lost) can
+   * neither write into the new session's queue nor have such a write acknowledged.
+   */
+  default Future<Void> startFresh(String clientId, long epoch) {
+    return clearMessages(clientId, epoch);
+  }
+
+  /**
    * Stores a message for the session, once per message id (see {@link StoreRules#put}); STALE
    * when the queue was loaded under a newer claim. A message stored (or held) here is in the
    * session of whoever owns it: in the snapshot of every later load, or written by its loader.

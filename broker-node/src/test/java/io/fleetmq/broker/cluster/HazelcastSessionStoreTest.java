@@ -135,6 +135,39 @@ class HazelcastSessionStoreTest {
     assertThat(queue.getEntryView("hz-f").getExpirationTime()).isEqualTo(Long.MAX_VALUE);
   }
 
+  /**
+   * A fresh durable session (SessionHome calls startFresh whatever the record says came before):
+   * what older claims left goes, the queue is fenced at the new epoch for as long as the session
+   * lives (the entry never expires, even empty), and a clear retried late, below the fence, does
+   * not make it expire either.
+   */
+  @Test
+  void aFreshDurableSession_clearsWhatOlderClaimsLeft_andStaysFencedForItsLifetime() {
+    long a = await(store.claim("hz-fresh", true, null)).epoch();
+    Message old = new Message(node.cluster().newMessageId(), "t", new byte[] {1}, QoS.EXACTLY_ONCE, false, "p");
+    assertThat(await(store.put(new QueuedMessage("hz-fresh", 1, old, QoS.EXACTLY_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .isEqualTo(StoreRules.PutOutcome.STORED);
+    assertThat(await(store.bindInbound("hz-fresh", a, 7, 1234)).messageId()).isEqualTo(1234);
+    assertThat(await(store.release("hz-fresh", a))).isTrue(); // ended; its clear never ran
+
+    long b = await(store.claim("hz-fresh", true, null)).epoch();
+    await(store.startFresh("hz-fresh", b));
+    com.hazelcast.map.IMap<String, SessionQueue> queue = hz.getMap(Maps.QUEUE);
+    assertThat(await(store.readQueue("hz-fresh"))).isEmpty();
+    assertThat(queue.get("hz-fresh").fence).isEqualTo(b);
+    assertThat(queue.getEntryView("hz-fresh").getExpirationTime()).as("fenced for the session's lifetime")
+        .isEqualTo(Long.MAX_VALUE);
+    assertThat(await(store.bindInbound("hz-fresh", b, 7, 5678)).messageId())
+        .as("the old session's inbound QoS 2 state went too").isEqualTo(5678);
+    Message late = new Message(node.cluster().newMessageId(), "t", new byte[] {2}, QoS.AT_LEAST_ONCE, false, "p");
+    assertThat(await(store.put(new QueuedMessage("hz-fresh", 2, late, QoS.AT_LEAST_ONCE, 0, Phase.QUEUED, a))).outcome())
+        .as("a stale copy of the ended session").isEqualTo(StoreRules.PutOutcome.STALE);
+
+    await(store.clearMessages("hz-fresh", a)); // a retry of an old clear, landing now
+    assertThat(queue.getEntryView("hz-fresh").getExpirationTime()).isEqualTo(Long.MAX_VALUE);
+    assertThat(queue.get("hz-fresh").fence).isEqualTo(b);
+  }
+
   /** FencingTest's late-confirmation case, through the entry processor on a real member. */
   @Test
   void aLateConfirmation_ofAnEarlierMessage_doesNotMarkTheNextBindingOfThePacketIdRouted() {

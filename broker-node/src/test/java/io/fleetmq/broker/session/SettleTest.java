@@ -375,6 +375,80 @@ class SettleTest {
   }
 
   /**
+   * [MQTT-3.1.2-4] and the fence: a stale copy on A of a session that ended elsewhere without its
+   * queue being cleared (the clear failed, or the tombstone outlived its hour) must not write into
+   * the fresh durable session the client starts on B, nor have that write acknowledged. The fresh
+   * CONNECT clears and fences the queue whatever the record says was there before.
+   */
+  @Test
+  void aStaleCopyOfAnEndedSession_cannotWriteIntoTheFreshDurableSessionStartedElsewhere() {
+    SessionHome.Connected onA = home.connect("c", true, null).result();
+    assertThat(router.subscribe(onA.session(), "t/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+    assertThat(router.deliverLocal(msg("t/old")).succeeded()).isTrue();
+    long a = onA.session().epoch();
+    // the session ends elsewhere (expired after a move A never heard of); its clear is lost
+    long moved = storeB.claim("c", true, null).result().epoch();
+    assertThat(storeB.release("c", moved).result()).isTrue();
+
+    LocalRouting.Routes routesB = new LocalRouting.Routes();
+    Router routerB = new Router(routesB, LocalRouting.NO_RETAINED, (node, m) -> Future.succeededFuture(),
+        (node, m, skip) -> Future.succeededFuture(new Router.Reached(Set.of(), null)),
+        (node, clientId, m) -> Future.succeededFuture());
+    SessionHome homeB = new SessionHome("B", new SessionRegistry(), routerB, storeB, owners("A", "B"), 10, 100,
+        new Drops());
+    SessionHome.Connected fresh = homeB.connect("c", true, null).result();
+    assertThat(fresh.present()).isFalse();
+    assertThat(fresh.epoch()).isGreaterThan(a);
+    assertThat(storeB.readQueue("c").result()).as("what the ended session left is gone").isEmpty();
+
+    assertThat(router.deliverLocal(msg("t/late")).failed())
+        .as("the stale copy's write is refused, so not acknowledged").isTrue();
+    assertThat(onA.session().isMoved()).isTrue();
+    assertThat(storeB.readQueue("c").result()).as("nothing of the old session in the new one").isEmpty();
+  }
+
+  /**
+   * A clear whose first attempt fails (a timeout, a member leaving) still fails what it decides,
+   * but is tried again in the background until it lands: an expired session's queue does not stay
+   * in memory, unfenced, because one write was lost.
+   */
+  @Test
+  void aClearThatFails_isRetriedInTheBackground_untilItLands() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger clears = new java.util.concurrent.atomic.AtomicInteger();
+    SessionStore flaky = (SessionStore) java.lang.reflect.Proxy.newProxyInstance(
+        SessionStore.class.getClassLoader(), new Class<?>[] {SessionStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("clearMessages") && clears.incrementAndGet() <= 2) {
+            return Future.failedFuture(new java.util.concurrent.TimeoutException("lost write " + clears.get()));
+          }
+          return method.invoke(storeA, args);
+        });
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      SessionHome onA = new SessionHome("A", new SessionRegistry(), router, flaky, alone, 10, 100, new Drops());
+      java.util.concurrent.CompletableFuture<Future<Void>> expired = new java.util.concurrent.CompletableFuture<>();
+      vertx.runOnContext(v -> {
+        Session s = onA.connect("c", true, null).result().session();
+        assertThat(router.subscribe(s, "t/#", QoS.AT_LEAST_ONCE).succeeded()).isTrue();
+        assertThat(router.deliverLocal(msg("t/queued")).succeeded()).isTrue();
+        s.detach(null);
+        expired.complete(onA.expire(s));
+      });
+      Future<Void> first = expired.get(5, java.util.concurrent.TimeUnit.SECONDS);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(first::isComplete);
+      assertThat(first.failed()).as("the first attempt decides the expiry").isTrue();
+      assertThat(storeA.readQueue("c").result()).hasSize(1);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> storeA.readQueue("c").result().isEmpty());
+      assertThat(clears.get()).isEqualTo(3);
+      long ended = storeA.record("c").result().epoch();
+      assertThat(storeA.put(new QueuedMessage("c", 9, msg("t/stale"), QoS.AT_LEAST_ONCE, 0, QueuedMessage.Phase.QUEUED,
+          ended)).result().outcome()).as("and the queue is fenced above the ended session").isEqualTo(StoreRules.PutOutcome.STALE);
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A copy on this node that a claim elsewhere superseded, and whose release never arrived (this
    * node was stopped), is stale: when that other owner dies and the client comes back here, the
    * session is loaded from the store, not resumed from the stale copy, which lacks what the other
