@@ -45,6 +45,7 @@ for _ in $(seq 1 60); do grep -q "event=broker.ready" "$work/fleetmq.log" && bre
 run() {
   local sim=$1 port=$2; shift 2
   local log="$work/$sim-$port-$RANDOM.log"
+  last_log="$log"
   taskset -c 1 java -Xmx1g --add-opens=java.base/java.lang=ALL-UNNAMED -cp "$cp" \
     -Dbrokers="127.0.0.1:$port" -Dduration="$duration" -DdeliveryTimeout=60 "$@" \
     io.gatling.app.Gatling --simulation "io.fleetmq.loadtest.simulations.$sim" --results-folder "$work/results" \
@@ -84,6 +85,22 @@ for r in $(seq 1 "$rounds"); do
     port=$([ $b = fleetmq ] && echo "$fport" || echo "$mport")
     read -r count p99 <<< "$(run FanOutSimulation "$port" -Dusers=100 -Drate=1000000 -Dqos=1 -Dpayload=64)"
     printf "%-6s %-34s %-10s %14s %14s\n" "$r" "fan-out 1->100 qos1 (deliveries)" "$b" "$(per_second "$count" 100)" "$p99"
+  done
+  # the durable paths: live fan-in to a persistent session; 4 publishers filling one offline
+  # durable session, then its drain on reconnect (DURABLE-QUEUE line of the simulation)
+  for b in fleetmq mosquitto; do
+    port=$([ $b = fleetmq ] && echo "$fport" || echo "$mport")
+    read -r count p99 <<< "$(run FanInSimulation "$port" -Dusers=10 -Dconsumers=1 -Drate=1000000 -Dqos=1 -Dpayload=64 -Dpersistent=true)"
+    printf "%-6s %-34s %-10s %14s %14s\n" "$r" "fan-in 10->1 qos1, durable sub" "$b" "$(per_second "$count" 1)" "$p99"
+  done
+  for b in fleetmq mosquitto; do
+    port=$([ $b = fleetmq ] && echo "$fport" || echo "$mport")
+    run DurableQueueSimulation "$port" -Dusers=4 -Dmessages=$(( 2000 * duration )) -Dqos=1 -Dpayload=64 > /dev/null
+    line=$(grep -h "^DURABLE-QUEUE" "$last_log" | tail -1)
+    ok=""; grep -q "count of failed events is 0.0 : true" "$last_log" || ok="(KO)"
+    fill=$(sed -E 's/.*fill=([0-9]+).*/\1/' <<< "$line"); drain=$(sed -E 's/.*drain=([0-9]+).*/\1/' <<< "$line")
+    printf "%-6s %-34s %-10s %14s %14s\n" "$r" "offline durable: fill (4 pubs)" "$b" "${fill:-0}$ok" "-"
+    printf "%-6s %-34s %-10s %14s %14s\n" "$r" "offline durable: drain" "$b" "${drain:-0}$ok" "-"
   done
 done
 echo "mosquitto: $(mosquitto -h 2>&1 | head -1)"

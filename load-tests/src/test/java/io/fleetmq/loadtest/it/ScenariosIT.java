@@ -70,6 +70,23 @@ class ScenariosIT {
     }
   }
 
+  /** The durable paths the benchmark measures: live fan-in to persistent sessions, fill and drain. */
+  @Test
+  void durableScenarios_passAgainstANode_andPrintTheirRates() throws Exception {
+    Broker broker = start();
+    try {
+      Run live = gatling("FanInSimulation", broker.mqttPort(), "-Dpersistent=true");
+      assertThat(live.output()).contains("count of failed events is 0.0 : true");
+      assertThat(live.exit()).isZero();
+      Run queue = gatling("DurableQueueSimulation", broker.mqttPort(), "-Dusers=4", "-Dmessages=500");
+      assertThat(queue.output()).contains("count of failed events is 0.0 : true")
+          .containsPattern("DURABLE-QUEUE messages=2000 fill=[1-9][0-9]* drain=[1-9][0-9]*");
+      assertThat(queue.exit()).isZero();
+    } finally {
+      stop(broker);
+    }
+  }
+
   @Test
   void aRunThatLosesAcknowledgedMessages_fails() throws Exception {
     // the broker refuses the consumers' subscription (SUBACK 0x80): every acknowledged

@@ -16,18 +16,23 @@ import java.time.Duration;
 /**
  * Fan-in (the default): {@code users} devices each publish telemetry on their own topic, a few
  * consumers subscribe to {@code telemetry/#}; every consumer must receive every acknowledged
- * message exactly once, or the run fails.
+ * message exactly once, or the run fails. {@code -Dpersistent=true} gives the consumers persistent
+ * sessions (the live durable path).
  */
 public class FanInSimulation extends Simulation {
 
   static final int CONSUMERS = Integer.getInteger("consumers", 2);
+  /** -Dpersistent=true: the consumers hold persistent sessions (clean session 0), ended at the end. */
+  static final boolean PERSISTENT = Boolean.getBoolean("persistent");
 
   ScenarioBuilder consumers = scenario("consumers")
-      .exec(Mqtt.connect())
+      .exec(Mqtt.connect(!PERSISTENT))
       .exec(Mqtt.subscribe(s -> "telemetry/#").qos(Settings.QOS))
       .pause(Duration.ofSeconds(Settings.DURATION + 3))
       .exec(Mqtt.awaitDelivery(s -> "telemetry/#", Settings.DELIVERY_TIMEOUT))
-      .exec(Mqtt.disconnect());
+      .exec(Mqtt.disconnect())
+      // a persistent session is discarded (clean session 1), so it queues nothing of later runs
+      .doIf(s -> PERSISTENT).then(exec(Mqtt.connect(true)).exec(Mqtt.disconnect()));
 
   ScenarioBuilder devices = scenario("devices")
       .exec(Mqtt.connect())
