@@ -53,6 +53,13 @@ class HazelcastSessionStoreTest {
     assertThat(effective.getBoolean(ClusterProperty.FAIL_ON_INDETERMINATE_OPERATION_STATE)).isTrue();
     assertThat(effective.getSeconds(ClusterProperty.MAX_NO_HEARTBEAT_SECONDS))
         .isEqualTo(node.config().memberTimeoutSeconds());
+    // message ids: 128 per millisecond on one member before the generator runs ahead of the clock
+    assertThat(hz.getConfig().getFlakeIdGeneratorConfig(Maps.MESSAGE_IDS).getBitsSequence()).isEqualTo(7);
+    long[] ids = new long[129];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = node.cluster().newMessageId();
+    }
+    assertThat(java.util.Arrays.stream(ids).distinct().count()).isEqualTo(ids.length);
   }
 
   @Test
