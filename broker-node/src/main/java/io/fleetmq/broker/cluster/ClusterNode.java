@@ -181,8 +181,32 @@ public final class ClusterNode {
     this.messageIds = hz.getFlakeIdGenerator(Maps.MESSAGE_IDS);
   }
 
-  /** Starts the Hazelcast member and the clustered Vert.x instance on it. */
+  /** Attempts at joining before a transient cluster failure fails the start. */
+  static final int JOIN_ATTEMPTS = 5;
+
+  /** Milliseconds between two attempts at joining. */
+  static final long JOIN_RETRY_MILLIS = 2_000;
+
+  /**
+   * Starts the Hazelcast member and the clustered Vert.x instance on it. Joining a busy cluster
+   * writes to it (Vert.x registers the node in {@code __vertx.nodeInfo}); a write whose backup did
+   * not answer in time fails as indeterminate ({@code fail.on.indeterminate.state} is on for every
+   * map), and so would the start. A failed attempt has left the cluster again (Vert.x closes
+   * itself), so such transient failures are retried with a new member, up to
+   * {@link #JOIN_ATTEMPTS} times; any other failure (a port in use, a bad option) fails at once.
+   */
   public static Future<ClusterNode> join(BrokerConfig cfg) {
+    return join(cfg, java.util.function.UnaryOperator.identity());
+  }
+
+  /** {@link #join(BrokerConfig)}, with {@code eachAttempt} applied to every attempt's outcome (tests). */
+  static Future<ClusterNode> join(BrokerConfig cfg, java.util.function.UnaryOperator<Future<ClusterNode>> eachAttempt) {
+    return StartRetry.run(() -> eachAttempt.apply(joinOnce(cfg)), JOIN_ATTEMPTS, JOIN_RETRY_MILLIS, StartRetry::transientClusterFailure,
+        (attempt, e) -> org.slf4j.LoggerFactory.getLogger(ClusterNode.class).warn(
+            "event=cluster.join_retry attempt={} of={} reason=\"{}\"", attempt, JOIN_ATTEMPTS, e.toString()));
+  }
+
+  private static Future<ClusterNode> joinOnce(BrokerConfig cfg) {
     HazelcastClusterManager manager = new HazelcastClusterManager(HazelcastSetup.build(cfg));
     // one registry per node, so nodes sharing a JVM (tests) keep their figures apart
     String registryName = "fleetmq-" + java.util.UUID.randomUUID();

@@ -56,7 +56,8 @@ public final class HazelcastSetup {
     boundAsyncExecutor();
     Config config;
     if (cfg.hazelcastConfig().isEmpty()) {
-      config = new ClasspathYamlConfig(PACKAGED);
+      // the broker's own class loader: a start retried on a JDK timer thread has no context class loader
+      config = new ClasspathYamlConfig(HazelcastSetup.class.getClassLoader(), PACKAGED);
     } else {
       try {
         config = new FileSystemYamlConfig(cfg.hazelcastConfig());

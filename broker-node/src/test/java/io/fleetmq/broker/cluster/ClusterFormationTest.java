@@ -103,4 +103,40 @@ class ClusterFormationTest {
       }
     }
   }
+
+  /**
+   * A start whose join failed transiently (a write of Vert.x's registration that Hazelcast called
+   * indeterminate, as a kill-and-restart fault run met on a busy cluster) is tried again; the failed
+   * attempt left the cluster, so the next one joins on the same ports.
+   */
+  @Test
+  void aJoinThatFailedTransiently_isTriedAgainOnTheSamePorts_andJoins() throws Exception {
+    int portA = TestCluster.freePort();
+    int portB = TestCluster.freePort();
+    String members = "127.0.0.1:" + portA + ",127.0.0.1:" + portB;
+    Broker a = TestBroker.start("cluster-port", String.valueOf(portA), "cluster-members", members);
+    ClusterNode b = null;
+    try {
+      java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.List<String> joinedAs = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Future<ClusterNode> joining = ClusterNode.join(TestBroker.config("cluster-port", String.valueOf(portB),
+          "cluster-members", members), f -> f.compose(node -> {
+            joinedAs.add(node.hazelcast().getCluster().getLocalMember().getUuid().toString());
+            return attempts.incrementAndGet() > 1 ? Future.succeededFuture(node)
+                : node.leave().transform(v -> Future.failedFuture(
+                    new com.hazelcast.core.IndeterminateOperationStateException("injected: backup acks missed")));
+          }));
+      b = joining.toCompletionStage().toCompletableFuture().get(120, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(attempts).hasValue(2);
+      assertThat(b.hazelcast().getCluster().getLocalMember().getAddress().getPort()).isEqualTo(portB);
+      var members2 = a.cluster().hazelcast().getCluster().getMembers();
+      assertThat(members2).hasSize(2);
+      assertThat(members2.stream().map(m -> m.getUuid().toString())).contains(joinedAs.get(1)).doesNotContain(joinedAs.get(0));
+    } finally {
+      if (b != null) {
+        b.leave().toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      TestBroker.stop(a);
+    }
+  }
 }
