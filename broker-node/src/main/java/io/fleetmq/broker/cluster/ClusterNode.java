@@ -240,6 +240,10 @@ public final class ClusterNode {
    */
   public Future<Void> serve(io.fleetmq.broker.routing.Router router, SessionHome home,
                             Consumer<String> nodeLeft, Consumer<String> nodeJoined) {
+    // the member list, looked at every MEMBERSHIP_LOOK_MILLIS: the events below can come seconds
+    // late (MembershipWatch); whichever comes first starts the reaction, the other repeats it
+    MembershipWatch watch = new MembershipWatch(memberNodes());
+    vertx.setPeriodic(MEMBERSHIP_LOOK_MILLIS, id -> watch.look(memberNodes(), nodeLeft, nodeJoined));
     hz.getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {
@@ -262,6 +266,21 @@ public final class ClusterNode {
     });
     return transport.start(router::deliverLocal, router::deliverOnceLocal, routes::routeAnnounced,
         retained::topicAnnounced, home, this::localMemberSafe);
+  }
+
+  /** Milliseconds between two looks at the member list. */
+  static final long MEMBERSHIP_LOOK_MILLIS = 250;
+
+  /** The Vert.x node ids of the current members (a local read of Hazelcast's member list). */
+  private java.util.Set<String> memberNodes() {
+    java.util.Set<String> nodes = new java.util.HashSet<>();
+    for (com.hazelcast.cluster.Member m : hz.getCluster().getMembers()) {
+      String node = m.getAttribute(VERTX_NODE_ID);
+      if (node != null) {
+        nodes.add(node);
+      }
+    }
+    return nodes;
   }
 
   /**
