@@ -271,15 +271,14 @@ public final class ClusterNode {
   /** Milliseconds between two looks at the member list. */
   static final long MEMBERSHIP_LOOK_MILLIS = 250;
 
-  /** The Vert.x node ids of the current members (a local read of Hazelcast's member list). */
+  /**
+   * The Vert.x node ids of the current members: the view {@link #isMember} reads (vertx-hazelcast
+   * derives it from Hazelcast's member list on each call, a local read), without a member that has
+   * no id yet.
+   */
   private java.util.Set<String> memberNodes() {
-    java.util.Set<String> nodes = new java.util.HashSet<>();
-    for (com.hazelcast.cluster.Member m : hz.getCluster().getMembers()) {
-      String node = m.getAttribute(VERTX_NODE_ID);
-      if (node != null) {
-        nodes.add(node);
-      }
-    }
+    java.util.Set<String> nodes = new java.util.HashSet<>(manager.getNodes());
+    nodes.remove(null);
     return nodes;
   }
 
